@@ -1,0 +1,2 @@
+"""Mesa agents: operators, users (region x latency tier), grid agents, data centers.
+Arrives with the co-simulation issue."""

@@ -1,0 +1,1 @@
+"""Calibration figures shipped inside cosim: derived statistics only, each file names its source."""

@@ -1,0 +1,145 @@
+"""The `cosim` command.
+
+Exit codes: 0 success; 2 bad input (one line: file: field or row: reason); 1 internal error.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cosim import loaders
+from cosim.errors import InputError
+from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
+from cosim.instance import build_instance
+from cosim.runner import MODES, run_scenario
+from cosim.scenario import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")
+console = Console()
+err_console = Console(stderr=True)
+
+ScenarioArg = Annotated[str, typer.Argument(help="Scenario YAML file, or the name of a shipped scenario.")]
+DataDirOpt = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Folder holding external datasets (default: $COSIM_DATA_DIR)."),
+]
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    policy: Annotated[Optional[list[str]], typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
+    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours.")] = None,
+    mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum, or hour by hour.")] = "offline",
+    online_algorithm: Annotated[Optional[str], typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
+    data_dir: DataDirOpt = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
+):
+    """Solve the scenario's policies, write the output contract and print the Table-1 comparison."""
+    path = resolve_scenario_path(scenario)
+    spec = load_scenario(path)
+    for n, name in enumerate(policy or []):
+        if name not in POLICY_NAMES:
+            raise InputError("--policy", f"value {n + 1}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")
+    if mode not in MODES:
+        raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
+    if online_algorithm is not None and online_algorithm not in ALGORITHMS:
+        raise InputError("--online-algorithm", online_algorithm, f"must be one of {', '.join(ALGORITHMS)}")
+    if hours is not None:
+        spec = spec.with_hours(hours)
+    out = out or Path("cosim-out") / spec.name
+    with console.status("") as status:
+        result = run_scenario(
+            spec, policies=policy, mode=mode, online_algorithm=online_algorithm,
+            data_dir=loaders.resolve_data_dir(data_dir), source=path, out=out,
+            on_policy=lambda name: status.update(f"solving {name} ({mode}, {spec.hours} h)"),
+        )
+    console.print(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, {mode}"))
+    unserved = sum(m["unserved_requests"] for m in result.metrics.values())
+    if unserved > 0:
+        console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")
+    console.print(f"outputs written to {out}/")
+
+
+@app.command()
+def validate(
+    scenario: ScenarioArg,
+    data_dir: DataDirOpt = None,
+):
+    """Check a scenario file and the data it names; print what it describes."""
+    path = resolve_scenario_path(scenario)
+    spec = load_scenario(path)
+    inst = build_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
+    n, j, k, t = inst.shape
+    console.print(
+        f"{path}: ok - '{spec.name}': {n} data centers, {j} user regions, {k} models, {t} hours "
+        f"from {inst.times[0]:%Y-%m-%d %H:%M} UTC; {int(inst.mask.sum())} of {n * j} region-site pairs allowed; "
+        f"demand {inst.demand.sum():,.0f} requests; signals: {spec.signals.source}"
+    )
+
+
+_ROWS = (
+    ("energy cost avg (USD)", lambda m: m["energy_cost_usd"]["avg"], "{:,.0f}"),
+    ("water avg (m3)", lambda m: m["water_m3"]["avg"], "{:,.1f}"),
+    ("water max (m3)", lambda m: m["water_m3"]["max"], "{:,.1f}"),
+    ("water max/avg", lambda m: m["water_m3"]["max_avg"], "{:.3f}"),
+    ("carbon avg (t)", lambda m: m["carbon_t"]["avg"], "{:,.2f}"),
+    ("carbon max (t)", lambda m: m["carbon_t"]["max"], "{:,.2f}"),
+    ("carbon max/avg", lambda m: m["carbon_t"]["max_avg"], "{:.3f}"),
+    ("perf cost avg (points)", lambda m: m["perf_cost"]["avg"], "{:.3f}"),
+    ("perf cost max (points)", lambda m: m["perf_cost"]["max"], "{:.3f}"),
+    ("perf cost max/avg", lambda m: m["perf_cost"]["max_avg"], "{:.3f}"),
+    ("perf score avg", lambda m: m["perf_score"]["avg"], "{:.2f}"),
+    ("perf score min", lambda m: m["perf_score"]["min"], "{:.2f}"),
+    ("unserved requests", lambda m: m["unserved_requests"], "{:,.0f}"),
+    ("RID (energy away from local)", lambda m: m["rid"], "{:.3f}"),
+    ("online/offline objective", lambda m: (m.get("online") or {}).get("online_to_offline_ratio"), "{:.4f}"),
+)
+
+
+def _table1(metrics: dict[str, dict], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric (SE-GLB Table 1)")
+    for name in metrics:
+        table.add_column(name, justify="right")
+    for label, get, fmt in _ROWS:
+        values = [get(m) for m in metrics.values()]
+        if all(v is None for v in values):
+            continue
+        table.add_row(label, *("-" if v is None else fmt.format(v) for v in values))
+    return table
+
+
+def main() -> None:
+    """Entry point: bad input exits 2 with one line, solver failures exit 1."""
+    try:
+        app(standalone_mode=False)
+    except InputError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except SolverFailure as exc:
+        err_console.print(f"[red]solver failure:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""SE-GLB's cost terms as arrays over arcs, shared by the offline and online solvers.
+
+An arc a = (k, i, j) is a model k at data center i that region j may use (the model is
+hosted there and the mask allows the pair). Decisions are fractions x[a, t] of region
+j's demand lambda[j, t], so y = lambda * x requests and sum over a region's arcs plus
+the unserved fraction u[j, t] is 1. Every cost term is linear in x per hour except the
+two norms:
+
+    energy   = sum_a PUE_i price_it e_k lambda_jt x_at            (USD)
+    moving   = sum_a d_ij lambda_jt x_at                           (USD)
+    social_t = w * || (sum_{a in j} s_k x_at)_j ||_q_social        (USD per hour)
+    env      = || (sum_{a in i, t} (mu_c carbon + mu_w water)_at x_at)_i ||_q_env   (USD)
+
+with ||.||_q scaled by m^(1-1/q) (glb.norms): q = 1 is the sum, q = inf is m x max.
+    unserved = sum_j VOLL lambda_jt u_jt                           (USD)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from cosim.glb.policies import Policy
+from cosim.instance import Instance
+
+
+@dataclass(frozen=True)
+class Arcs:
+    """The (model, data center, region) triples a policy may use."""
+
+    k: np.ndarray  # (A,)
+    i: np.ndarray  # (A,)
+    j: np.ndarray  # (A,)
+    by_dc: sp.csr_matrix  # (N, A) 0/1: sums arcs per data center
+    by_region: sp.csr_matrix  # (J, A) 0/1: sums arcs per region
+
+    def __len__(self) -> int:
+        return len(self.k)
+
+
+def make_arcs(inst: Instance, policy: Policy) -> Arcs:
+    """All usable arcs; for a local-only policy, only each region's nearest allowed site."""
+    n, j_count, k_count, _ = inst.shape
+    allowed = inst.mask.copy()
+    if policy.local_only:
+        allowed = np.zeros_like(inst.mask)
+        for j in range(j_count):
+            allowed[j, _nearest_allowed(inst, j)] = True
+    kk, ii, jj = np.nonzero(inst.hosted.T[:, :, None] & allowed.T[None, :, :])
+    cols = np.arange(len(kk))
+    ones = np.ones(len(kk))
+    return Arcs(
+        k=kk, i=ii, j=jj,
+        by_dc=sp.csr_matrix((ones, (ii, cols)), shape=(n, len(kk))),
+        by_region=sp.csr_matrix((ones, (jj, cols)), shape=(j_count, len(kk))),
+    )
+
+
+def _nearest_allowed(inst: Instance, j: int) -> int:
+    """The region's local data center if allowed and hosting a model, else the nearest such."""
+    usable = inst.mask[j] & inst.hosted.any(axis=1)
+    if inst.local[j] >= 0 and usable[inst.local[j]]:
+        return int(inst.local[j])
+    candidates = np.flatnonzero(usable)
+    return int(candidates[np.argmin(inst.distance_km[j, candidates])])
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Per-arc, per-hour coefficients of the cost terms, in USD per unit of fraction x."""
+
+    energy: np.ndarray  # (A, T) energy cost if the whole region's demand took the arc
+    moving: np.ndarray  # (A, T)
+    env: np.ndarray  # (A, T) mu_c * carbon + mu_w * water
+    resources: np.ndarray  # (A, T) capacity used
+    social: np.ndarray  # (A,) s_k, points of quality loss
+    unserved: np.ndarray  # (J, T) VOLL * lambda
+
+
+def coefficients(inst: Instance, arcs: Arcs) -> Coefficients:
+    """Cost coefficients of every arc and hour (see the module docstring)."""
+    w = inst.weights
+    lam = inst.demand[arcs.j]  # (A, T)
+    it_kwh = inst.energy_kwh_per_request[arcs.k][:, None] * lam
+    facility_kwh = inst.pue[arcs.i][:, None] * it_kwh
+    carbon_t = facility_kwh * inst.carbon_kg_per_kwh[arcs.i] / 1000.0
+    water_m3 = it_kwh * inst.wue_l_per_kwh[arcs.i] / 1000.0
+    return Coefficients(
+        energy=w.energy_weight * facility_kwh * inst.price_usd_per_mwh[arcs.i] / 1000.0,
+        moving=w.moving_cost_usd_per_request_per_1000km * inst.distance_km[arcs.j, arcs.i][:, None] / 1000.0 * lam,
+        env=w.mu_carbon_usd_per_t * carbon_t + w.mu_water_usd_per_m3 * water_m3,
+        resources=inst.resources_per_request[arcs.k][:, None] * lam,
+        social=inst.quality_loss[arcs.k],
+        unserved=w.unserved_penalty_usd_per_request * inst.demand,
+    )
+
+
+def lq(v: np.ndarray, q: float, axis: int = 0) -> np.ndarray:
+    """m^(1-1/q) times the q-norm of nonnegative *v* along *axis* (m entries; see glb.norms).
+
+    q = 1 is the sum, q = inf is m times the max.
+    """
+    m = v.shape[axis]
+    if np.isinf(q):
+        return m * v.max(axis=axis)
+    return m ** (1.0 - 1.0 / q) * (v**q).sum(axis=axis) ** (1.0 / q)
+
+
+def objective_terms(inst: Instance, policy: Policy, arcs: Arcs, x: np.ndarray, u: np.ndarray) -> dict[str, float]:
+    """The policy's objective, term by term in USD, for fractions x (A, T) and u (J, T)."""
+    c = coefficients(inst, arcs)
+    terms = {
+        "energy_usd": float((c.energy * x).sum()),
+        "moving_usd": float((c.moving * x).sum()),
+        "unserved_usd": float((c.unserved * u).sum()),
+        "social_usd": 0.0,
+        "env_usd": 0.0,
+    }
+    if policy.q_social is not None:
+        loss = arcs.by_region @ (c.social[:, None] * x)  # (J, T)
+        terms["social_usd"] = float(inst.weights.social_weight_usd * lq(loss, policy.q_social).sum())
+    if policy.q_env is not None:
+        per_dc = arcs.by_dc @ (c.env * x).sum(axis=1)  # (N,)
+        terms["env_usd"] = float(lq(per_dc, policy.q_env))
+    terms["total_usd"] = sum(terms.values())
+    return terms
+
+
+@dataclass
+class Solution:
+    """A policy's allocation over the horizon and how it was obtained."""
+
+    policy: Policy
+    arcs: Arcs
+    x: np.ndarray  # (A, T) fraction of region demand per arc
+    u: np.ndarray  # (J, T) unserved fraction
+    mode: str  # offline | online
+    algorithm: str
+    solver: str
+    objective_usd: float
+    solve_s: float  # time inside the solver
+    total_s: float  # wall time including model building
+    fallback_hours: list[int]
+    hour_solve_s: np.ndarray | None = None  # online: per-hour wall time of each solve
+
+    def requests(self, inst: Instance) -> np.ndarray:
+        """y[a, t]: requests served on each arc, (A, T)."""
+        return self.x * inst.demand[self.arcs.j]
+
+    def unserved_requests(self, inst: Instance) -> np.ndarray:
+        """(J, T) requests not served."""
+        return self.u * inst.demand
+
+
+def clean_fractions(arcs: Arcs, x: np.ndarray, u: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
+    """Solver output made exact: tiny values to 0 and each region-hour summing to 1.
+
+    Interior-point solvers return x > 0 everywhere at 1e-9 scale; rescaling keeps
+    served + unserved = demand to machine precision after zeroing them.
+    """
+    x = np.where(x < tol, 0.0, np.minimum(x, 1.0))
+    u = np.where(u < tol, 0.0, np.minimum(u, 1.0))
+    total = arcs.by_region @ x + u
+    total = np.where(total > 0, total, 1.0)
+    return x / total[arcs.j], u / total

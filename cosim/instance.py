@@ -1,0 +1,192 @@
+"""A scenario turned into arrays: the numbers every policy and metric reads.
+
+Index names follow SE-GLB: data centers i (N), user regions j (J), models k (K),
+hours t (T). Arrays are numpy, shaped with those letters in that order.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cosim import loaders
+from cosim.errors import InputError
+from cosim.scenario import PolicyWeights, Scenario
+from cosim.signals import synthetic_signals
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One scenario's hourly inputs, as arrays."""
+
+    name: str
+    times: pd.DatetimeIndex  # (T,) UTC hours
+    datacenters: list[str]  # (N,)
+    regions: list[str]  # (J,)
+    models: list[str]  # (K,)
+    demand: np.ndarray  # (J, T) requests per hour
+    price_usd_per_mwh: np.ndarray  # (N, T)
+    carbon_kg_per_kwh: np.ndarray  # (N, T)
+    wue_l_per_kwh: np.ndarray  # (N, T) water per kWh of IT energy
+    pue: np.ndarray  # (N,)
+    capacity: np.ndarray  # (N,) resource units per hour
+    energy_kwh_per_request: np.ndarray  # (K,) IT energy
+    resources_per_request: np.ndarray  # (K,)
+    quality_score: np.ndarray  # (K,)
+    hosted: np.ndarray  # (N, K) bool
+    mask: np.ndarray  # (J, N) bool: region j may be served at data center i
+    distance_km: np.ndarray  # (J, N) great-circle distance, 0 where locations are unknown
+    local: np.ndarray  # (J,) index of the region's local data center
+    weights: PolicyWeights
+
+    @property
+    def quality_loss(self) -> np.ndarray:
+        """s_k: points below the best model (0 for the best), (K,)."""
+        return self.quality_score.max() - self.quality_score
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """(N, J, K, T)."""
+        return len(self.datacenters), len(self.regions), len(self.models), len(self.times)
+
+
+def build_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>") -> Instance:
+    """Arrays for *scenario*; external datasets are looked up under *data_dir*."""
+    times = pd.date_range(pd.Timestamp(scenario.start), periods=scenario.hours, freq="h", name="time")
+    model_index = {m.name: k for k, m in enumerate(scenario.models)}
+    hosted = np.zeros((len(scenario.datacenters), len(scenario.models)), dtype=bool)
+    for i, dc in enumerate(scenario.datacenters):
+        for name in dc.models or model_index:
+            hosted[i, model_index[name]] = True
+
+    signals = _signals(scenario, times, data_dir, source)
+    distance = _distances(scenario)
+    mask = _mask(scenario, hosted, source)
+    return Instance(
+        name=scenario.name,
+        times=times,
+        datacenters=[d.name for d in scenario.datacenters],
+        regions=[r.name for r in scenario.regions],
+        models=[m.name for m in scenario.models],
+        demand=_demand(scenario, times, data_dir, source),
+        price_usd_per_mwh=signals["price_usd_per_mwh"],
+        carbon_kg_per_kwh=signals["carbon_kg_per_kwh"],
+        wue_l_per_kwh=signals["wue_l_per_kwh"],
+        pue=np.array([d.pue for d in scenario.datacenters]),
+        capacity=np.array([d.capacity for d in scenario.datacenters]),
+        energy_kwh_per_request=np.array([m.energy_wh_per_request / 1000.0 for m in scenario.models]),
+        resources_per_request=np.array([m.resources_per_request for m in scenario.models]),
+        quality_score=np.array([m.quality_score for m in scenario.models]),
+        hosted=hosted,
+        mask=mask,
+        distance_km=distance,
+        local=_local(scenario, distance, mask),
+        weights=scenario.policy,
+    )
+
+
+def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np.ndarray:
+    d = scenario.demand
+    regions = scenario.regions
+    if d.source == "profile":
+        if d.peak_to_mean > 2:
+            raise InputError(source, "demand.peak_to_mean", "a cosine day cannot peak above 2x its mean")
+        amplitude = d.peak_to_mean - 1.0
+        hour_utc = times.hour.to_numpy() + times.minute.to_numpy() / 60.0
+        rows = []
+        for r in regions:
+            local_hour = (hour_utc + r.utc_offset_h) % 24.0
+            shape = 1.0 + amplitude * np.cos(2 * np.pi * (local_hour - d.peak_hour_local) / 24.0)
+            rows.append(d.requests_per_hour * r.demand_weight * shape)
+        return np.array(rows)
+    if d.source == "eglb-workload":
+        root = loaders.dataset_path(data_dir, d.dataset, source=source)
+        workload = loaders.load_eglb(root, hours=None).workload_w
+        workload = _window(workload.to_frame(), times, root / "AI_workload.csv").iloc[:, 0].to_numpy()
+        per_region = d.requests_per_hour * workload / workload.max()
+        return np.array([per_region * r.demand_weight for r in regions])
+    path = loaders.dataset_path(data_dir, d.file, source=source)
+    frame = loaders.load_hourly_csv(path, columns=[r.name for r in regions], hours=len(times), start=times[0])
+    return frame.to_numpy().T.copy()
+
+
+def _window(frame: pd.DataFrame, times: pd.DatetimeIndex, path) -> pd.DataFrame:
+    """Rows of *frame* for exactly *times*; InputError when the file does not cover them."""
+    missing = times.difference(frame.index)
+    if len(missing):
+        raise InputError(path, "rows", f"no data for {missing[0].isoformat()} ({len(missing)} of {len(times)} horizon hours missing)")
+    return frame.loc[times]
+
+
+def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> dict[str, np.ndarray]:
+    s = scenario.signals
+    sites = [dc.site for dc in scenario.datacenters]
+    if s.source == "synthetic":
+        frames = synthetic_signals(sites, times[0], len(times), scenario.seed)
+    elif s.source == "eglb":
+        root = loaders.dataset_path(data_dir, s.dataset, source=source)
+        unknown = [x for x in sites if x not in loaders.EGLB_LOCATIONS]
+        if unknown:
+            raise InputError(source, "datacenters.signal_site", f"'{unknown[0]}' is not an E-GLB location ({', '.join(loaders.EGLB_LOCATIONS)})")
+        data = loaders.load_eglb(root, locations=tuple(dict.fromkeys(sites)))
+        frames = {
+            "price_usd_per_mwh": _window(data.price_usd_per_mwh, times, root / "price"),
+            "carbon_kg_per_kwh": _window(data.carbon_kg_per_kwh, times, root / "carbon"),
+            "wue_l_per_kwh": _window(data.wue_l_per_kwh, times, root / "water"),
+        }
+    else:
+        frames = {}
+        for name, file in (("price_usd_per_mwh", s.price_file), ("carbon_kg_per_kwh", s.carbon_file), ("wue_l_per_kwh", s.wue_file)):
+            path = loaders.dataset_path(data_dir, file, source=source)
+            frames[name] = loaders.load_hourly_csv(path, columns=list(dict.fromkeys(sites)), hours=len(times), start=times[0])
+    return {name: frame[sites].to_numpy().T.copy() for name, frame in frames.items()}
+
+
+def _great_circle_km(a, b) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def _distances(scenario: Scenario) -> np.ndarray:
+    out = np.zeros((len(scenario.regions), len(scenario.datacenters)))
+    for j, r in enumerate(scenario.regions):
+        for i, dc in enumerate(scenario.datacenters):
+            if r.location is not None and dc.location is not None:
+                out[j, i] = _great_circle_km(r.location, dc.location)
+    return out
+
+
+def _mask(scenario: Scenario, hosted: np.ndarray, source) -> np.ndarray:
+    dc_index = {d.name: i for i, d in enumerate(scenario.datacenters)}
+    mask = np.zeros((len(scenario.regions), len(scenario.datacenters)), dtype=bool)
+    for j, r in enumerate(scenario.regions):
+        if r.name in scenario.mask.allow:
+            for name in scenario.mask.allow[r.name]:
+                mask[j, dc_index[name]] = True
+        elif scenario.mask.default == "all":
+            mask[j, :] = True
+        else:
+            mask[j, dc_index[r.local_datacenter]] = True
+        for name in scenario.mask.deny.get(r.name, []):
+            mask[j, dc_index[name]] = False
+        if not (mask[j] & hosted.any(axis=1)).any():
+            raise InputError(source, f"mask (region '{r.name}')", "no data center may serve it: the mask and the hosted models leave none")
+    return mask
+
+
+def _local(scenario: Scenario, distance: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The region's local data center: as declared, else the nearest, else the one of the same name, else -1."""
+    dc_index = {d.name: i for i, d in enumerate(scenario.datacenters)}
+    local = np.full(len(scenario.regions), -1)
+    for j, r in enumerate(scenario.regions):
+        if r.local_datacenter is not None:
+            local[j] = dc_index[r.local_datacenter]
+        elif r.location is not None and all(d.location is not None for d in scenario.datacenters):
+            local[j] = int(np.argmin(distance[j]))
+        elif r.name in dc_index:
+            local[j] = dc_index[r.name]
+    return local

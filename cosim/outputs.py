@@ -1,0 +1,101 @@
+"""The output contract of DESIGN.md: summary.json and per-policy Parquet tables.
+
+Column meanings and units: docs/outputs.md. Times are UTC, ISO 8601 in JSON and
+tz-aware timestamps in Parquet.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cosim.glb.formulation import Solution
+from cosim.instance import Instance
+from cosim.metrics import site_hourly
+
+DEFAULT_TIER = "default"  # latency tiers arrive with the latency-graph issue
+
+
+def allocation_table(inst: Instance, sol: Solution) -> pd.DataFrame:
+    """One row per (time, user_region, datacenter, model, tier) with requests > 0."""
+    y = sol.requests(inst)
+    a, t = np.nonzero(y > 0)
+    arcs = sol.arcs
+    return pd.DataFrame({
+        "time": inst.times[t],
+        "user_region": pd.Categorical(np.array(inst.regions)[arcs.j[a]], categories=inst.regions),
+        "datacenter": pd.Categorical(np.array(inst.datacenters)[arcs.i[a]], categories=inst.datacenters),
+        "model": pd.Categorical(np.array(inst.models)[arcs.k[a]], categories=inst.models),
+        "tier": DEFAULT_TIER,
+        "requests": y[a, t],
+    }).sort_values(["time", "user_region", "datacenter", "model"], ignore_index=True)
+
+
+def site_table(inst: Instance, sol: Solution) -> pd.DataFrame:
+    """One row per (time, datacenter): energy and the signals seen at decision time."""
+    sites = site_hourly(inst, sol)
+    n, _, _, t = inst.shape
+    return pd.DataFrame({
+        "time": np.tile(inst.times, n),
+        "datacenter": pd.Categorical(np.repeat(inst.datacenters, t), categories=inst.datacenters),
+        "energy_kwh": sites["energy_kwh"].ravel(),
+        "facility_kwh": sites["facility_kwh"].ravel(),
+        "price_usd_per_mwh": inst.price_usd_per_mwh.ravel(),
+        "carbon_kg_per_kwh": inst.carbon_kg_per_kwh.ravel(),
+        "wue_l_per_kwh": inst.wue_l_per_kwh.ravel(),
+        "energy_cost_usd": sites["energy_cost_usd"].ravel(),
+        "carbon_kg": sites["carbon_kg"].ravel(),
+        "water_l": sites["water_l"].ravel(),
+    }).sort_values(["time", "datacenter"], ignore_index=True)
+
+
+def demand_table(inst: Instance, sol: Solution) -> pd.DataFrame:
+    """One row per (time, user_region, tier): requests demanded and unserved."""
+    _, j, _, t = inst.shape
+    return pd.DataFrame({
+        "time": np.tile(inst.times, j),
+        "user_region": pd.Categorical(np.repeat(inst.regions, t), categories=inst.regions),
+        "tier": DEFAULT_TIER,
+        "requests": inst.demand.ravel(),
+        "unserved": sol.unserved_requests(inst).ravel(),
+    }).sort_values(["time", "user_region"], ignore_index=True)
+
+
+def write_policy(out_dir: Path, inst: Instance, sol: Solution) -> Path:
+    """Write DIR/POLICY/{allocations,sites,demand}.parquet; returns the policy folder."""
+    folder = out_dir / sol.policy.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("allocations", allocation_table(inst, sol)), ("sites", site_table(inst, sol)), ("demand", demand_table(inst, sol))):
+        _atomic(folder / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+    return folder
+
+
+def write_summary(out_dir: Path, scenario: str, metrics: dict[str, dict], **extra) -> Path:
+    """Write DIR/summary.json: {"scenario", "policies": {POLICY: METRICS}, ...extra}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    body = {"scenario": scenario, "policies": metrics, **extra}
+    text = json.dumps(_json_safe(body), indent=2, allow_nan=False)
+    path = out_dir / "summary.json"
+    _atomic(path, lambda p: p.write_text(text + "\n"))
+    return path
+
+
+def _json_safe(value):
+    """NaN and inf have no JSON spelling: they become null (documented in docs/outputs.md)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _atomic(path: Path, write) -> None:
+    """Write through a temporary sibling and rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    tmp.replace(path)
