@@ -26,7 +26,7 @@ and UTC hour 0..23):
 
 Numbers are rounded to 6 significant digits. ``--check`` recomputes and exits 1 when the
 shipped file differs by more than 1e-5 relative; ``--markdown`` prints the per-location
-summary table used in docs/sources_signals.md (and does not write the file).
+summary table used in docs/sources.md (and does not write the file).
 
 This script reads the files with pandas directly and imports nothing from the project.
 """
@@ -74,7 +74,7 @@ HEADER = (
     "# Environmentally Equitable AI via Geographical Load Balancing'\n"
     "# (github.com/Ren-Research/Environmentally-Equitable-AI, MIT license), hourly UTC\n"
     "# 2022-09-22 00:00 to 2022-10-11 00:00. Written by benchmarks/derive_signal_stats.py;\n"
-    "# see docs/sources_signals.md. Units: price USD/MWh, carbon kg/kWh, WUE L/kWh.\n"
+    "# see docs/sources.md. Units: price USD/MWh, carbon kg/kWh, WUE L/kWh.\n"
 )
 
 

@@ -79,26 +79,27 @@ def validate(
     console.print(
         f"{path}: ok - '{spec.name}': {n} data centers, {j} user regions, {k} models, {t} hours "
         f"from {inst.times[0]:%Y-%m-%d %H:%M} UTC; {int(inst.mask.sum())} of {n * j} region-site pairs allowed; "
-        f"demand {inst.demand.sum():,.0f} requests; signals: {spec.signals.source}"
+        f"demand {inst.demand.sum():,.0f} requests; signals: {spec.signals.source}",
+        soft_wrap=True, highlight=False,
     )
 
 
 _ROWS = (
-    ("energy cost avg (USD)", lambda m: m["energy_cost_usd"]["avg"], "{:,.0f}"),
-    ("water avg (m3)", lambda m: m["water_m3"]["avg"], "{:,.1f}"),
-    ("water max (m3)", lambda m: m["water_m3"]["max"], "{:,.1f}"),
-    ("water max/avg", lambda m: m["water_m3"]["max_avg"], "{:.3f}"),
-    ("carbon avg (t)", lambda m: m["carbon_t"]["avg"], "{:,.2f}"),
-    ("carbon max (t)", lambda m: m["carbon_t"]["max"], "{:,.2f}"),
-    ("carbon max/avg", lambda m: m["carbon_t"]["max_avg"], "{:.3f}"),
-    ("perf cost avg (points)", lambda m: m["perf_cost"]["avg"], "{:.3f}"),
-    ("perf cost max (points)", lambda m: m["perf_cost"]["max"], "{:.3f}"),
-    ("perf cost max/avg", lambda m: m["perf_cost"]["max_avg"], "{:.3f}"),
-    ("perf score avg", lambda m: m["perf_score"]["avg"], "{:.2f}"),
-    ("perf score min", lambda m: m["perf_score"]["min"], "{:.2f}"),
-    ("unserved requests", lambda m: m["unserved_requests"], "{:,.0f}"),
-    ("RID (energy away from local)", lambda m: m["rid"], "{:.3f}"),
-    ("online/offline objective", lambda m: (m.get("online") or {}).get("online_to_offline_ratio"), "{:.4f}"),
+    ("energy cost avg (USD)", lambda m: m["energy_cost_usd"]["avg"]),
+    ("water avg (m3)", lambda m: m["water_m3"]["avg"]),
+    ("water max (m3)", lambda m: m["water_m3"]["max"]),
+    ("water max/avg", lambda m: m["water_m3"]["max_avg"]),
+    ("carbon avg (t)", lambda m: m["carbon_t"]["avg"]),
+    ("carbon max (t)", lambda m: m["carbon_t"]["max"]),
+    ("carbon max/avg", lambda m: m["carbon_t"]["max_avg"]),
+    ("perf cost avg (points)", lambda m: m["perf_cost"]["avg"]),
+    ("perf cost max (points)", lambda m: m["perf_cost"]["max"]),
+    ("perf cost max/avg", lambda m: m["perf_cost"]["max_avg"]),
+    ("perf score avg", lambda m: m["perf_score"]["avg"]),
+    ("perf score min", lambda m: m["perf_score"]["min"]),
+    ("unserved requests", lambda m: m["unserved_requests"]),
+    ("RID (energy away from local)", lambda m: m["rid"]),
+    ("online/offline objective", lambda m: (m.get("online") or {}).get("online_to_offline_ratio")),
 )
 
 
@@ -107,12 +108,19 @@ def _table1(metrics: dict[str, dict], title: str) -> Table:
     table.add_column("metric (SE-GLB Table 1)")
     for name in metrics:
         table.add_column(name, justify="right")
-    for label, get, fmt in _ROWS:
+    for label, get in _ROWS:
         values = [get(m) for m in metrics.values()]
         if all(v is None for v in values):
             continue
-        table.add_row(label, *("-" if v is None else fmt.format(v) for v in values))
+        table.add_row(label, *(_number(v) for v in values))
     return table
+
+
+def _number(value: float | None) -> str:
+    """Four significant digits, thousands separated; '-' for none."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def main() -> None:

@@ -141,6 +141,12 @@ class PolicyWeights(_Strict):
     """Multiplies the energy cost (1 = dollars as billed)."""
     q_social: Norm = 2.0
     q_env: Norm = 2.0
+    env_norm: Literal["combined", "separate"] = "combined"
+    """combined: ||mu_c carbon_i + mu_w water_i||_q (SE-GLB);
+    separate: mu_c ||carbon_i||_q + mu_w ||water_i||_q (E-GLB's code)."""
+    norm_scale: Literal["entries", "none"] = "entries"
+    """entries: Lq norms times m^(1-1/q), so q = 1 is the sum and q = inf is m x max;
+    none: the plain norm (q = inf is the max)."""
     moving_cost_usd_per_request_per_1000km: NonNegative = 0.0
     unserved_penalty_usd_per_request: Positive = 10.0
 

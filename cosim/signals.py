@@ -13,7 +13,7 @@ standard deviation ``resid_cv`` and lag-1 autocorrelation ``resid_ar1`` of the r
 ``value / (mean * shape) - 1``. These are derived statistics (no data rows) of the public
 E-GLB dataset (Ren-Research/Environmentally-Equitable-AI, MIT license; hourly UTC
 2022-09-22 to 2022-10-11), written by ``benchmarks/derive_signal_stats.py``; see
-``docs/sources_signals.md``.
+``docs/sources.md``.
 
 Model, for the hour starting at UTC time ``t``::
 

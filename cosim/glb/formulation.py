@@ -72,10 +72,21 @@ class Coefficients:
 
     energy: np.ndarray  # (A, T) energy cost if the whole region's demand took the arc
     moving: np.ndarray  # (A, T)
-    env: np.ndarray  # (A, T) mu_c * carbon + mu_w * water
+    env_carbon: np.ndarray  # (A, T) mu_c * carbon
+    env_water: np.ndarray  # (A, T) mu_w * water
     resources: np.ndarray  # (A, T) capacity used
     social: np.ndarray  # (A,) s_k, points of quality loss
     unserved: np.ndarray  # (J, T) VOLL * lambda
+
+
+    @property
+    def env(self) -> np.ndarray:
+        """(A, T) environmental cost, carbon and water together."""
+        return self.env_carbon + self.env_water
+
+    def env_groups(self, env_norm: str) -> list[np.ndarray]:
+        """The environmental costs that each get their own norm over data centers."""
+        return [self.env] if env_norm == "combined" else [self.env_carbon, self.env_water]
 
 
 def coefficients(inst: Instance, arcs: Arcs) -> Coefficients:
@@ -89,19 +100,19 @@ def coefficients(inst: Instance, arcs: Arcs) -> Coefficients:
     return Coefficients(
         energy=w.energy_weight * facility_kwh * inst.price_usd_per_mwh[arcs.i] / 1000.0,
         moving=w.moving_cost_usd_per_request_per_1000km * inst.distance_km[arcs.j, arcs.i][:, None] / 1000.0 * lam,
-        env=w.mu_carbon_usd_per_t * carbon_t + w.mu_water_usd_per_m3 * water_m3,
+        env_carbon=w.mu_carbon_usd_per_t * carbon_t,
+        env_water=w.mu_water_usd_per_m3 * water_m3,
         resources=inst.resources_per_request[arcs.k][:, None] * lam,
         social=inst.quality_loss[arcs.k],
         unserved=w.unserved_penalty_usd_per_request * inst.demand,
     )
 
 
-def lq(v: np.ndarray, q: float, axis: int = 0) -> np.ndarray:
-    """m^(1-1/q) times the q-norm of nonnegative *v* along *axis* (m entries; see glb.norms).
-
-    q = 1 is the sum, q = inf is m times the max.
+def lq(v: np.ndarray, q: float, axis: int = 0, scaled: bool = True) -> np.ndarray:
+    """m^(1-1/q) times the q-norm of nonnegative *v* along *axis* (m entries; see glb.norms),
+    or the plain norm when *scaled* is False. Scaled, q = 1 is the sum and q = inf is m x max.
     """
-    m = v.shape[axis]
+    m = v.shape[axis] if scaled else 1
     if np.isinf(q):
         return m * v.max(axis=axis)
     return m ** (1.0 - 1.0 / q) * (v**q).sum(axis=axis) ** (1.0 / q)
@@ -110,6 +121,7 @@ def lq(v: np.ndarray, q: float, axis: int = 0) -> np.ndarray:
 def objective_terms(inst: Instance, policy: Policy, arcs: Arcs, x: np.ndarray, u: np.ndarray) -> dict[str, float]:
     """The policy's objective, term by term in USD, for fractions x (A, T) and u (J, T)."""
     c = coefficients(inst, arcs)
+    scaled = inst.weights.norm_scale == "entries"
     terms = {
         "energy_usd": float((c.energy * x).sum()),
         "moving_usd": float((c.moving * x).sum()),
@@ -119,10 +131,11 @@ def objective_terms(inst: Instance, policy: Policy, arcs: Arcs, x: np.ndarray, u
     }
     if policy.q_social is not None:
         loss = arcs.by_region @ (c.social[:, None] * x)  # (J, T)
-        terms["social_usd"] = float(inst.weights.social_weight_usd * lq(loss, policy.q_social).sum())
+        terms["social_usd"] = float(inst.weights.social_weight_usd * lq(loss, policy.q_social, scaled=scaled).sum())
     if policy.q_env is not None:
-        per_dc = arcs.by_dc @ (c.env * x).sum(axis=1)  # (N,)
-        terms["env_usd"] = float(lq(per_dc, policy.q_env))
+        for env in c.env_groups(inst.weights.env_norm):
+            per_dc = arcs.by_dc @ (env * x).sum(axis=1)  # (N,)
+            terms["env_usd"] += float(lq(per_dc, policy.q_env, scaled=scaled))
     terms["total_usd"] = sum(terms.values())
     return terms
 

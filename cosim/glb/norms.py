@@ -22,8 +22,9 @@ import numpy as np
 from cvxpy.utilities.power_tools import gm_constrs
 
 
-def column_norms(v: cp.Expression, q: float) -> tuple[cp.Expression, list[cp.Constraint]]:
-    """Upper bounds on m^(1-1/q) ||v[:, t]||_q for a nonnegative (m, T) or (m,) expression.
+def column_norms(v: cp.Expression, q: float, scaled: bool = True) -> tuple[cp.Expression, list[cp.Constraint]]:
+    """Upper bounds on m^(1-1/q) ||v[:, t]||_q for a nonnegative (m, T) or (m,) expression
+    (the plain norm when *scaled* is False).
 
     Returns (s, constraints) with s of shape (T,) (or scalar); at the optimum of a
     problem that minimizes a positive multiple of sum(s), s equals the scaled norms.
@@ -32,9 +33,9 @@ def column_norms(v: cp.Expression, q: float) -> tuple[cp.Expression, list[cp.Con
     if q == 1:
         return cp.sum(v, axis=0), []
     if math.isinf(q):
-        return m * cp.max(v, axis=0), []
+        return (m if scaled else 1) * cp.max(v, axis=0), []
     p = Fraction(q).limit_denominator(64)
-    factor = m ** (1.0 - 1.0 / float(p))
+    factor = m ** (1.0 - 1.0 / float(p)) if scaled else 1.0
     if v.ndim == 1:
         s = cp.Variable(nonneg=True)
         r = cp.Variable(m, nonneg=True)

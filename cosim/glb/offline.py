@@ -25,6 +25,7 @@ def solve_offline(inst: Instance, policy: Policy) -> Solution:
     c = coefficients(inst, arcs)
     n, j_count, _, t_count = inst.shape
     scale = _scale(c)
+    scaled = inst.weights.norm_scale == "entries"
 
     x = cp.Variable((len(arcs), t_count), nonneg=True)
     u = cp.Variable((j_count, t_count), nonneg=True)
@@ -32,18 +33,19 @@ def solve_offline(inst: Instance, policy: Policy) -> Solution:
     objective = cp.sum(cp.multiply(linear, x)) + cp.sum(cp.multiply(c.unserved / scale, u))
     constraints = [
         arcs.by_region @ x + u == 1,
-        arcs.by_dc @ cp.multiply(c.resources / inst.capacity[arcs.i][:, None], x) <= 1,
+        arcs.by_dc @ cp.multiply(c.resources / inst.capacity[arcs.i][:, None], x) <= 1,  # share of capacity
     ]
     if policy.q_social is not None and inst.weights.social_weight_usd > 0:
         loss = (arcs.by_region.multiply(c.social[None, :])).tocsr() @ x  # (J, T) points
-        norms, cons = column_norms(loss, policy.q_social)
+        norms, cons = column_norms(loss, policy.q_social, scaled)
         objective += inst.weights.social_weight_usd / scale * cp.sum(norms)
         constraints += cons
     if policy.q_env is not None:
-        per_dc = arcs.by_dc @ cp.sum(cp.multiply(c.env / scale, x), axis=1)  # (N,) USD / scale
-        norm, cons = column_norms(per_dc, policy.q_env)
-        objective += norm
-        constraints += cons
+        for env in c.env_groups(inst.weights.env_norm):
+            per_dc = arcs.by_dc @ cp.sum(cp.multiply(env / scale, x), axis=1)  # (N,) USD / scale
+            norm, cons = column_norms(per_dc, policy.q_env, scaled)
+            objective += norm
+            constraints += cons
 
     problem = cp.Problem(cp.Minimize(objective), constraints)
     solver, fallback = solve_problem(problem, conic=policy.conic, where="offline horizon")

@@ -35,12 +35,15 @@ class HourlyProblem:
     def __init__(self, inst: Instance, policy: Policy, arcs: Arcs, *, env_linear: bool):
         n, j_count, _, _ = inst.shape
         a = len(arcs)
+        scaled = inst.weights.norm_scale == "entries"
+        groups = 1 if inst.weights.env_norm == "combined" else 2
         self.policy = policy
-        self.cost = cp.Parameter(a, name="cost")  # energy + moving, per unit fraction
+        self.cost = cp.Parameter(a, name="cost")  # energy + moving, per unit fraction; prices can be < 0
         self.resources = cp.Parameter(a, nonneg=True, name="resources")
         self.penalty = cp.Parameter(j_count, nonneg=True, name="unserved_penalty")
-        self.env = cp.Parameter(a, nonneg=True, name="env")
-        self.env_so_far = cp.Parameter(n, nonneg=True, name="env_so_far")
+        # one (env, env_so_far) pair per environmental norm (see Coefficients.env_groups)
+        self.env = [cp.Parameter(a, nonneg=True, name=f"env{g}") for g in range(groups)]
+        self.env_so_far = [cp.Parameter(n, nonneg=True, name=f"env_so_far{g}") for g in range(groups)]
         self.social_weight = cp.Parameter(nonneg=True, name="social_weight")
         self.x = cp.Variable(a, nonneg=True)
         self.u = cp.Variable(j_count, nonneg=True)
@@ -48,20 +51,21 @@ class HourlyProblem:
         objective = self.cost @ self.x + self.penalty @ self.u
         constraints = [
             arcs.by_region @ self.x + self.u == 1,
-            arcs.by_dc @ cp.multiply(self.resources, self.x) <= inst.capacity,
+            arcs.by_dc @ cp.multiply(self.resources, self.x) <= 1,
         ]
         if policy.q_social is not None:
             social = arcs.by_region.multiply(inst.quality_loss[arcs.k][None, :]).tocsr()
-            norm, cons = column_norms(social @ self.x, policy.q_social)
+            norm, cons = column_norms(social @ self.x, policy.q_social, scaled)
             objective += self.social_weight * norm
             constraints += cons
         if policy.q_env is not None:
-            if env_linear or policy.q_env == 1:
-                objective += self.env @ self.x
-            else:
-                norm, cons = column_norms(self.env_so_far + arcs.by_dc @ cp.multiply(self.env, self.x), policy.q_env)
-                objective += norm
-                constraints += cons
+            for env, so_far in zip(self.env, self.env_so_far):
+                if env_linear or policy.q_env == 1:
+                    objective += env @ self.x
+                else:
+                    norm, cons = column_norms(so_far + arcs.by_dc @ cp.multiply(env, self.x), policy.q_env, scaled)
+                    objective += norm
+                    constraints += cons
         self.problem = cp.Problem(cp.Minimize(objective), constraints)
 
     def solve(self, where: str) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -84,8 +88,9 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None) -
 
     x_all = np.zeros((len(arcs), t_count))
     u_all = np.zeros((j_count, t_count))
-    env_so_far = np.zeros(n)  # USD per data center
-    theta = np.full(n, 1.0 / n)
+    groups = c.env_groups(inst.weights.env_norm)
+    env_so_far = [np.zeros(n) for _ in groups]  # USD per data center
+    theta = [np.full(n, 1.0 / n) for _ in groups]
     step = math.sqrt(2.0 * math.log(max(n, 2)) / t_count)
     hour_s = np.zeros(t_count)
     solve_s = 0.0
@@ -93,14 +98,13 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None) -
     for t in range(t_count):
         scale = _hour_scale(c, t)
         hourly.cost.value = (c.energy[:, t] + c.moving[:, t]) / scale
-        hourly.resources.value = c.resources[:, t]
+        hourly.resources.value = c.resources[:, t] / inst.capacity[arcs.i]
         hourly.penalty.value = c.unserved[:, t] / scale
         hourly.social_weight.value = inst.weights.social_weight_usd / scale
-        if algorithm == "dmd":
-            hourly.env.value = c.env[:, t] * theta[arcs.i] / scale
-        else:
-            hourly.env.value = c.env[:, t] / scale
-            hourly.env_so_far.value = env_so_far / scale
+        for g, env in enumerate(groups):
+            weight = theta[g][arcs.i] if algorithm == "dmd" else 1.0
+            hourly.env[g].value = env[:, t] * weight / scale
+            hourly.env_so_far[g].value = env_so_far[g] / scale
         tick = time.perf_counter()
         x, u, fallback = hourly.solve(where=f"hour {inst.times[t].isoformat()}")
         hour_s[t] = time.perf_counter() - tick
@@ -108,11 +112,13 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None) -
         if fallback:
             fallback_hours.append(t)
         x_all[:, t], u_all[:, t] = x, u
-        env_t = arcs.by_dc @ (c.env[:, t] * np.maximum(x, 0.0))
-        env_so_far += env_t
-        if algorithm == "dmd" and env_t.max() > 0:
-            theta = theta * np.exp(step * env_t / env_t.max())
-            theta /= theta.sum()
+        for g, env in enumerate(groups):
+            env_t = arcs.by_dc @ (env[:, t] * np.maximum(x, 0.0))
+            env_so_far[g] += env_t
+            if algorithm == "dmd" and env_t.max() > 0:
+                # exponentiated gradient ascent on the simplex, gradient normalized to [0, 1]
+                theta[g] = theta[g] * np.exp(step * env_t / env_t.max())
+                theta[g] /= theta[g].sum()
 
     x_all, u_all = clean_fractions(arcs, x_all, u_all)
     return Solution(
