@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cosim import loaders
@@ -128,25 +129,37 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except InputError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        _error_line(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
     except SolverFailure as exc:
-        err_console.print(f"[red]solver failure:[/red] {exc}", highlight=False, soft_wrap=True)
+        _error_line(f"[red]solver failure:[/red] {escape(str(exc))}")
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:
+        # click's usage errors (--hours 0, an unknown option...). Recent typer vendors click
+        # (typer._click), older typer uses the click package: recognise them by their
+        # interface, not by importing click.
+        code = getattr(exc, "exit_code", None)
+        if not isinstance(code, int) or not callable(getattr(exc, "format_message", None)):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `cosim`: the help is the answer
             exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        _error_line(f"[red]error:[/red] {escape(where + exc.format_message())}")
+        sys.exit(code)
+
+
+def _error_line(markup: str) -> None:
+    """One line on stderr, never wrapped (the contract: `file: field or row: reason`)."""
+    err_console.print(markup, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import pandas as pd
 from cosim import loaders
 from cosim.errors import InputError
 from cosim.scenario import PolicyWeights, Scenario
-from cosim.signals import synthetic_signals
+from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS, synthetic_signals
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def build_instance(scenario: Scenario, *, data_dir: Path | None = None, source: 
     model_index = {m.name: k for k, m in enumerate(scenario.models)}
     hosted = np.zeros((len(scenario.datacenters), len(scenario.models)), dtype=bool)
     for i, dc in enumerate(scenario.datacenters):
-        for name in dc.models or model_index:
+        for name in model_index if dc.models is None else dc.models:  # [] hosts nothing
             hosted[i, model_index[name]] = True
 
     signals = _signals(scenario, times, data_dir, source)
@@ -125,12 +125,11 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> d
     s = scenario.signals
     sites = [dc.site for dc in scenario.datacenters]
     if s.source == "synthetic":
-        frames = synthetic_signals(sites, times[0], len(times), scenario.seed)
+        _check_sites(scenario, SYNTHETIC_LOCATIONS, "has no synthetic calibration", source)
+        frames = synthetic_signals(list(dict.fromkeys(sites)), times[0], len(times), scenario.seed)
     elif s.source == "eglb":
+        _check_sites(scenario, loaders.EGLB_LOCATIONS, "is not an E-GLB location", source)
         root = loaders.dataset_path(data_dir, s.dataset, source=source)
-        unknown = [x for x in sites if x not in loaders.EGLB_LOCATIONS]
-        if unknown:
-            raise InputError(source, "datacenters.signal_site", f"'{unknown[0]}' is not an E-GLB location ({', '.join(loaders.EGLB_LOCATIONS)})")
         data = loaders.load_eglb(root, locations=tuple(dict.fromkeys(sites)))
         frames = {
             "price_usd_per_mwh": _window(data.price_usd_per_mwh, times, root / "price"),
@@ -141,8 +140,19 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> d
         frames = {}
         for name, file in (("price_usd_per_mwh", s.price_file), ("carbon_kg_per_kwh", s.carbon_file), ("wue_l_per_kwh", s.wue_file)):
             path = loaders.dataset_path(data_dir, file, source=source)
-            frames[name] = loaders.load_hourly_csv(path, columns=list(dict.fromkeys(sites)), hours=len(times), start=times[0])
+            frames[name] = loaders.load_hourly_csv(
+                path, columns=list(dict.fromkeys(sites)), hours=len(times), start=times[0],
+                nonnegative=name != "price_usd_per_mwh",  # negative prices occur (as in E-GLB)
+            )
     return {name: frame[sites].to_numpy().T.copy() for name, frame in frames.items()}
+
+
+def _check_sites(scenario: Scenario, known, reason: str, source) -> None:
+    """Every data center's signal site must be one the signal source knows."""
+    for n, dc in enumerate(scenario.datacenters):
+        if dc.site not in known:
+            field = f"datacenters.{n}.signal_site" if dc.signal_site else f"datacenters.{n}.name"
+            raise InputError(source, field, f"'{dc.site}' {reason} (known: {', '.join(known)}); set signal_site")
 
 
 def _great_circle_km(a, b) -> float:

@@ -162,6 +162,14 @@ def _parse_times(table: _Table, index: int) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(parsed, name="time")
 
 
+def _exact_float(text: str) -> float:
+    """The correctly rounded value of *text*, NaN when it is not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def _parse_numbers(
     table: _Table, indices: Sequence[int], *, nonnegative: bool, integer: bool = False
 ) -> np.ndarray:
@@ -172,11 +180,9 @@ def _parse_numbers(
     """
     if not indices:
         return np.empty((len(table.rows), 0))
+    # Python's float() rounds exactly; pandas' fast parser can differ in the last bit
     raw = [[row[j] for j in indices] for row in table.rows]
-    frame = pd.DataFrame(raw, dtype=object)
-    values = np.column_stack(
-        [pd.to_numeric(frame[k].str.strip(), errors="coerce").to_numpy(dtype=float) for k in frame.columns]
-    )
+    values = np.array([[_exact_float(v) for v in row] for row in raw], dtype=float).reshape(len(raw), len(indices))
 
     def refuse(mask: np.ndarray, reason) -> None:
         if mask.any():

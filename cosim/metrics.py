@@ -92,10 +92,11 @@ def unserved_diagnosis(inst: Instance, sol: Solution, tol: float = 1e-6) -> list
     """Every region-hour with unserved requests, and why: the demand against the most
     the region's allowed data centers could serve that hour with their smallest model."""
     unserved = sol.unserved_requests(inst)
+    # the most requests each site could serve in an hour: with its lightest hosted model
+    lightest = np.where(inst.hosted, inst.resources_per_request[None, :], np.inf).min(axis=1)
     out = []
     for j, t in zip(*np.nonzero(unserved > tol * np.maximum(inst.demand, 1.0))):
         allowed = inst.mask[j] & inst.hosted.any(axis=1)
-        lightest = np.array([inst.resources_per_request[inst.hosted[i]].min() if inst.hosted[i].any() else np.inf for i in range(len(inst.datacenters))])
         reachable = float((inst.capacity[allowed] / lightest[allowed]).sum())
         out.append({
             "time": inst.times[t].isoformat(),

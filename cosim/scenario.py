@@ -173,7 +173,7 @@ class Scenario(_Strict):
     description: str = ""
     start: datetime = datetime(2022, 9, 22, tzinfo=timezone.utc)
     hours: Annotated[int, Field(gt=0)]
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0)] = 0
     models: Annotated[list[Model], Field(min_length=1)]
     datacenters: Annotated[list[DataCenter], Field(min_length=1)]
     regions: Annotated[list[Region], Field(min_length=1)]
@@ -186,9 +186,10 @@ class Scenario(_Strict):
     @field_validator("start")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        if v.tzinfo is None:
-            return v.replace(tzinfo=timezone.utc)
-        return v.astimezone(timezone.utc)
+        v = v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+        if (v.minute, v.second, v.microsecond) != (0, 0, 0):
+            raise ValueError(f"{v.isoformat()} is not on a whole hour (the model is hourly)")
+        return v
 
     @model_validator(mode="after")
     def _names_resolve(self):

@@ -175,5 +175,6 @@ def clean_fractions(arcs: Arcs, x: np.ndarray, u: np.ndarray, tol: float = 1e-7)
     x = np.where(x < tol, 0.0, np.minimum(x, 1.0))
     u = np.where(u < tol, 0.0, np.minimum(u, 1.0))
     total = arcs.by_region @ x + u
+    u = np.where(total > 0, u, 1.0)  # a region-hour the solver left empty is unserved
     total = np.where(total > 0, total, 1.0)
     return x / total[arcs.j], u / total

@@ -7,8 +7,10 @@ environmental norm, which spans the whole horizon:
 - myopic: carry each data center's environmental cost so far (H0) and minimize
   ||H0 + this hour's||_q, so the hour pays for what it adds to the horizon norm;
 - dual mirror descent (E-GLB, q_env = inf only): max_i H_i = max over the simplex of
-  theta . H; each hour minimizes theta_t . h_t, then theta moves by an exponentiated
-  gradient step towards the data centers whose footprint grew most. This follows
+  theta . H (N theta . H for the scaled norm, N x max); each hour minimizes theta_t . h_t
+  (times N when scaled), then theta moves by an exponentiated gradient step towards
+  the data centers whose footprint grew most, the gradient h_t divided by a bound that
+  does not depend on the decision (the hour's largest arc cost). This follows
   E-GLB's online algorithm (Li, Yang, Wierman, Ren 2023) in its Lagrangian form,
   without its auxiliary budget variables.
 """
@@ -92,6 +94,8 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None) -
     env_so_far = [np.zeros(n) for _ in groups]  # USD per data center
     theta = [np.full(n, 1.0 / n) for _ in groups]
     step = math.sqrt(2.0 * math.log(max(n, 2)) / t_count)
+    # the scaled minimax norm is N x max_i H_i = max over the simplex of N theta . H
+    dual_scale = n if inst.weights.norm_scale == "entries" else 1.0
     hour_s = np.zeros(t_count)
     solve_s = 0.0
     fallback_hours = []
@@ -102,7 +106,7 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None) -
         hourly.penalty.value = c.unserved[:, t] / scale
         hourly.social_weight.value = inst.weights.social_weight_usd / scale
         for g, env in enumerate(groups):
-            weight = theta[g][arcs.i] if algorithm == "dmd" else 1.0
+            weight = dual_scale * theta[g][arcs.i] if algorithm == "dmd" else 1.0
             hourly.env[g].value = env[:, t] * weight / scale
             hourly.env_so_far[g].value = env_so_far[g] / scale
         tick = time.perf_counter()
@@ -115,9 +119,13 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None) -
         for g, env in enumerate(groups):
             env_t = arcs.by_dc @ (env[:, t] * np.maximum(x, 0.0))
             env_so_far[g] += env_t
-            if algorithm == "dmd" and env_t.max() > 0:
-                # exponentiated gradient ascent on the simplex, gradient normalized to [0, 1]
-                theta[g] = theta[g] * np.exp(step * env_t / env_t.max())
+            bound = env[:, t].max()  # one region's whole demand on the dirtiest arc this hour
+            if algorithm == "dmd" and bound > 0:
+                # exponentiated gradient ascent on the simplex, the gradient brought to O(1) by
+                # a bound that does not depend on the decision (dividing by env_t.max() would
+                # erase how much more one site emitted than another: theta would settle where
+                # the sites are each the hour's worst equally often, not where H_i are even)
+                theta[g] = theta[g] * np.exp(step * env_t / bound)
                 theta[g] /= theta[g].sum()
 
     x_all, u_all = clean_fractions(arcs, x_all, u_all)

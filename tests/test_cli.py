@@ -1,0 +1,239 @@
+"""The `cosim` command, run as a real process: exit codes, stderr lines, the output contract.
+
+DESIGN.md, "Output contract": summary.json and per-policy Parquet tables; exit codes
+0 (success), 2 (bad input: one line `file: field or row: reason`, no traceback), 1 (internal).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PAPER10 = REPO_ROOT / "scenarios" / "paper10.yaml"
+HOURS = 6
+POLICIES = {"cost-glb", "all-glb", "e-glb", "se-glb"}
+TIMING_KEYS = ("solver_s", "total_s")  # in each policy's "solve"; they vary run to run
+
+
+def cosim(*args: str, cwd: Path, env: dict | None = None, command: list[str] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m cosim.cli ARGS` (or *command* ARGS) in *cwd*, without a data dir from the caller."""
+    full_env = {k: v for k, v in os.environ.items() if k != "COSIM_DATA_DIR"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [*(command or [sys.executable, "-m", "cosim.cli"]), *map(str, args)],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def assert_bad_input(proc: subprocess.CompletedProcess, *parts: str) -> str:
+    """Exit 2, exactly one non-empty stderr line, no traceback; the line holds every *part*."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    line = lines[0]
+    assert line.startswith("error: "), line
+    for part in parts:
+        assert part in line, (part, line)
+    return line
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """`cosim run paper10 --hours 6` twice, into two folders."""
+    base = tmp_path_factory.mktemp("cli-runs")
+    outs = []
+    for n in (1, 2):
+        out = base / f"out{n}"
+        proc = cosim("run", PAPER10, "--hours", HOURS, "--out", out, cwd=base)
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert f"outputs written to {out}" in proc.stdout.replace("\n", "")
+        outs.append(out)
+    return outs
+
+
+# ======================================================================================
+# Success
+# ======================================================================================
+
+
+def test_validate_paper10():
+    proc = cosim("validate", "scenarios/paper10.yaml", cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout
+    line = lines[0]
+    assert line.startswith("scenarios/paper10.yaml: ok - 'paper10': "), line
+    for part in ("10 data centers", "10 user regions", "3 models", "432 hours from 2022-09-22 00:00 UTC",
+                 "100 of 100 region-site pairs allowed", "demand 1,080,000,000 requests", "signals: synthetic"):
+        assert part in line, (part, line)
+
+
+def test_installed_console_script(tmp_path):
+    script = Path(sys.executable).with_name("cosim")
+    if not script.exists():
+        pytest.skip(f"no console script next to {sys.executable}")
+    proc = cosim("validate", "paper10", cwd=tmp_path, command=[str(script)])
+    assert proc.returncode == 0, proc.stderr
+    assert "ok - 'paper10'" in proc.stdout
+
+
+def test_validate_csv_scenario_with_data_dir(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    times = pd.date_range("2022-09-22", periods=3, freq="h", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name in ("price", "carbon", "wue"):
+        (data / f"{name}.csv").write_text("time,Texas\n" + "".join(f"{t},1.5\n" for t in times))
+    (data / "demand.csv").write_text("time,south\n" + "".join(f"{t},10\n" for t in times))
+    scenario = tmp_path / "csv.yaml"
+    scenario.write_text(
+        "name: csv\nhours: 3\n"
+        "models: [{name: m, energy_wh_per_request: 1, resources_per_request: 1, quality_score: 1}]\n"
+        "datacenters: [{name: Texas, capacity_per_hour: 100}]\n"
+        "regions: [{name: south}]\n"
+        "demand: {source: csv, file: demand.csv}\n"
+        "signals: {source: csv, price_file: price.csv, carbon_file: carbon.csv, wue_file: wue.csv}\n"
+    )
+    assert cosim("validate", scenario, "--data-dir", data, cwd=tmp_path).returncode == 0
+    assert cosim("validate", scenario, cwd=tmp_path, env={"COSIM_DATA_DIR": str(data)}).returncode == 0
+    assert_bad_input(cosim("validate", scenario, cwd=tmp_path), f"{scenario}: dataset: ", "not found", "--data-dir")
+    (data / "wue.csv").write_text("time,Texas\n" + f"{times[0]},nan\n")
+    assert_bad_input(cosim("validate", scenario, "--data-dir", data, cwd=tmp_path),
+                     str(data / "wue.csv"), "row 2, column Texas", "not a finite number")
+
+
+def test_summary_contract(runs):
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    assert summary["scenario"] == "paper10"
+    assert set(summary["policies"]) == POLICIES
+    for name, m in summary["policies"].items():
+        assert set(m["energy_cost_usd"]) >= {"total", "avg"}, name
+        for key in ("water_m3", "carbon_t", "perf_cost"):
+            assert set(m[key]) >= {"avg", "max", "max_avg"}, (name, key)
+            assert m[key]["max"] >= m[key]["avg"] >= 0, (name, key)
+        assert set(m["perf_score"]) >= {"avg", "min"}, name
+        assert m["perf_score"]["avg"] >= m["perf_score"]["min"] > 0, name
+        for key in ("unserved_requests", "served_requests", "rid"):
+            assert isinstance(m[key], (int, float)), (name, key)
+        assert m["served_requests"] > 0 and m["unserved_requests"] >= 0
+        assert 0 <= m["rid"] <= 1
+        # energy cost: total over sites = 10 x the average over sites
+        assert m["energy_cost_usd"]["total"] == pytest.approx(10 * m["energy_cost_usd"]["avg"])
+
+
+def test_parquet_contract(runs):
+    out = runs[0]
+    summary = json.loads((out / "summary.json").read_text())
+    hours = pd.date_range("2022-09-22", periods=HOURS, freq="h", tz="UTC")
+    for name in POLICIES:
+        folder = out / name
+        alloc = pd.read_parquet(folder / "allocations.parquet")
+        sites = pd.read_parquet(folder / "sites.parquet")
+        demand = pd.read_parquet(folder / "demand.parquet")
+
+        assert set(alloc.columns) >= {"time", "user_region", "datacenter", "model", "tier", "requests"}
+        assert set(sites.columns) >= {"time", "datacenter", "energy_kwh", "facility_kwh", "price_usd_per_mwh",
+                                      "carbon_kg_per_kwh", "wue_l_per_kwh"}
+        assert set(demand.columns) >= {"time", "user_region", "tier", "requests", "unserved"}
+
+        for frame in (alloc, sites, demand):
+            assert isinstance(frame["time"].dtype, pd.DatetimeTZDtype), frame["time"].dtype
+            assert str(frame["time"].dt.tz) == "UTC"
+            assert set(frame["time"]) <= set(hours)
+
+        assert len(alloc) > 0 and (alloc["requests"] > 0).all()
+        assert not alloc.duplicated(["time", "user_region", "datacenter", "model", "tier"]).any()
+        assert len(sites) == 10 * HOURS
+        assert not sites.duplicated(["time", "datacenter"]).any()
+        assert set(sites["time"]) == set(hours)
+        assert len(demand) == 10 * HOURS
+        assert (demand["requests"] > 0).all() and (demand["unserved"] >= 0).all()
+        assert (sites["facility_kwh"] >= sites["energy_kwh"]).all()
+
+        m = summary["policies"][name]
+        served, unserved = m["served_requests"], m["unserved_requests"]
+        assert demand["requests"].sum() == pytest.approx(served + unserved, rel=1e-9)
+        assert alloc["requests"].sum() == pytest.approx(served, rel=1e-9)
+        assert demand["unserved"].sum() == pytest.approx(unserved, rel=1e-9, abs=1e-6)
+        # and hour by hour, region by region: served + unserved = demand
+        served_jt = alloc.groupby(["time", "user_region"], observed=True)["requests"].sum()
+        d = demand.set_index(["time", "user_region"])
+        gap = d["requests"] - d["unserved"] - served_jt.reindex(d.index, fill_value=0.0)
+        assert (gap.abs() <= 1e-6 * d["requests"]).all()
+
+
+def _without_timing(text: str) -> list[str]:
+    pattern = re.compile(r'^\s*"(%s)":' % "|".join(TIMING_KEYS))
+    return [line for line in text.splitlines() if not pattern.match(line)]
+
+
+def test_same_run_twice_same_outputs(runs):
+    a, b = (out / "summary.json" for out in runs)
+    text_a, text_b = a.read_text(), b.read_text()
+    assert _without_timing(text_a) == _without_timing(text_b)  # byte for byte, timing lines aside
+    dropped = json.loads(text_a)
+    for m in dropped["policies"].values():
+        assert set(TIMING_KEYS) <= set(m["solve"])  # the lines removed above are really the timing ones
+    for name in POLICIES:
+        for table in ("allocations", "sites", "demand"):
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(runs[0] / name / f"{table}.parquet"),
+                pd.read_parquet(runs[1] / name / f"{table}.parquet"),
+                check_exact=True,
+            )
+
+
+# ======================================================================================
+# Bad input: exit 2, one line, no traceback
+# ======================================================================================
+
+
+def test_missing_scenario_file(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    assert_bad_input(cosim("run", missing, "--hours", 1, cwd=tmp_path), str(missing), "file", "not found")
+
+
+def test_unknown_policy(tmp_path):
+    proc = cosim("run", PAPER10, "--hours", 1, "--policy", "nope", "--out", tmp_path / "o", cwd=tmp_path)
+    assert_bad_input(proc, "--policy", "unknown policy 'nope'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_scenario_with_unknown_field(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(PAPER10.read_text().replace("seed: 2024", "seed: 2024\nseeds: 3"))
+    assert_bad_input(cosim("run", path, "--hours", 1, "--out", tmp_path / "o", cwd=tmp_path),
+                     f"{path}: seeds: unknown field")
+
+
+def test_hours_zero(tmp_path):
+    assert_bad_input(cosim("run", PAPER10, "--hours", 0, cwd=tmp_path), "--hours")
+
+
+def test_bad_mode(tmp_path):
+    assert_bad_input(cosim("run", PAPER10, "--hours", 1, "--mode", "sideways", cwd=tmp_path),
+                     "--mode", "sideways", "offline, online")
+
+
+def test_unknown_option(tmp_path):
+    assert_bad_input(cosim("run", "--colour", "red", cwd=tmp_path), "--colour")
+
+
+def test_yaml_syntax_error(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: broken\nhours: 4\n  seed: 3\n")
+    assert_bad_input(cosim("validate", path, cwd=tmp_path), f"{path}: line 3: not valid YAML")
+
+
+def test_brackets_in_a_message_are_printed(tmp_path):
+    missing = tmp_path / "[bold]x[/bold].yaml"
+    assert_bad_input(cosim("validate", missing, cwd=tmp_path), str(missing))
