@@ -18,7 +18,7 @@ oil, nuclear, hydro, wind, solar, other), ``co2_kg_per_mwh``, ``water_l_per_mwh`
 (storage, synchronous condensers, CSP without a series) are listed in ``net.rts_skipped``.
 
 Every bad input raises :class:`cosim.errors.InputError` (``file: field or row: reason``).
-See docs/grids_rts_gmlc.md for the modelling choices and the data notice.
+See docs/rts_gmlc.md for the modelling choices and the data notice.
 """
 from __future__ import annotations
 
