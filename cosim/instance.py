@@ -6,7 +6,7 @@ hours t (T). Arrays are numpy, shaped with those letters in that order.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,27 @@ class Instance:
     distance_km: np.ndarray  # (J, N) great-circle distance, 0 where locations are unknown
     local: np.ndarray  # (J,) index of the region's local data center
     weights: PolicyWeights
+    ewif_l_per_kwh: np.ndarray | None = None  # (N, T) off-site water per facility kWh; zeros when not given
+    lme_kg_per_kwh: np.ndarray | None = None  # (N, T) marginal emissions at the site's bus; NaN without grids
+
+    def __post_init__(self):
+        shape = self.price_usd_per_mwh.shape
+        if self.ewif_l_per_kwh is None:
+            object.__setattr__(self, "ewif_l_per_kwh", np.zeros(shape))
+        if self.lme_kg_per_kwh is None:
+            object.__setattr__(self, "lme_kg_per_kwh", np.full(shape, np.nan))
+        t = len(self.times)
+        for name in self._HOURLY:
+            rows = len(self.regions) if name == "demand" else len(self.datacenters)
+            if getattr(self, name).shape != (rows, t):
+                raise ValueError(f"{name} has shape {getattr(self, name).shape}, expected {(rows, t)}")
+
+    _HOURLY = ("demand", "price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh", "lme_kg_per_kwh")
+
+    def window(self, start: int, stop: int) -> "Instance":
+        """The same instance for hours start..stop-1 only."""
+        hourly = {name: getattr(self, name)[:, start:stop] for name in self._HOURLY}
+        return replace(self, times=self.times[start:stop], **hourly)
 
     @property
     def quality_loss(self) -> np.ndarray:

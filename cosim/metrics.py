@@ -15,7 +15,8 @@ from cosim.instance import Instance
 
 
 def site_hourly(inst: Instance, sol: Solution) -> dict[str, np.ndarray]:
-    """Per data center and hour (N, T): energy_kwh (IT), facility_kwh, energy_cost_usd, carbon_kg, water_l."""
+    """Per data center and hour (N, T): energy_kwh (IT), facility_kwh, energy_cost_usd, carbon_kg,
+    water_l (on-site: IT kWh x WUE, plus off-site: facility kWh x EWIF)."""
     y = sol.requests(inst)
     energy_kwh = sol.arcs.by_dc @ (inst.energy_kwh_per_request[sol.arcs.k][:, None] * y)
     facility_kwh = inst.pue[:, None] * energy_kwh
@@ -24,7 +25,7 @@ def site_hourly(inst: Instance, sol: Solution) -> dict[str, np.ndarray]:
         "facility_kwh": facility_kwh,
         "energy_cost_usd": facility_kwh * inst.price_usd_per_mwh / 1000.0,
         "carbon_kg": facility_kwh * inst.carbon_kg_per_kwh,
-        "water_l": energy_kwh * inst.wue_l_per_kwh,
+        "water_l": energy_kwh * inst.wue_l_per_kwh + facility_kwh * inst.ewif_l_per_kwh,
     }
 
 

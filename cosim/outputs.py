@@ -46,6 +46,8 @@ def site_table(inst: Instance, sol: Solution) -> pd.DataFrame:
         "price_usd_per_mwh": inst.price_usd_per_mwh.ravel(),
         "carbon_kg_per_kwh": inst.carbon_kg_per_kwh.ravel(),
         "wue_l_per_kwh": inst.wue_l_per_kwh.ravel(),
+        "ewif_l_per_kwh": inst.ewif_l_per_kwh.ravel(),
+        "lme_kg_per_kwh": inst.lme_kg_per_kwh.ravel(),
         "energy_cost_usd": sites["energy_cost_usd"].ravel(),
         "carbon_kg": sites["carbon_kg"].ravel(),
         "water_l": sites["water_l"].ravel(),

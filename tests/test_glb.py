@@ -559,12 +559,7 @@ def test_online_never_beats_offline(name, q_env):
 @pytest.mark.parametrize("name, q_env", MID_POLICIES, ids=MID_IDS)
 def test_one_hour_horizon_online_equals_offline(name, q_env):
     base = mid_instance()
-    inst = Instance(**{
-        **base.__dict__,
-        "times": base.times[3:4], "demand": base.demand[:, 3:4],
-        "price_usd_per_mwh": base.price_usd_per_mwh[:, 3:4],
-        "carbon_kg_per_kwh": base.carbon_kg_per_kwh[:, 3:4], "wue_l_per_kwh": base.wue_l_per_kwh[:, 3:4],
-    })
+    inst = base.window(3, 4)
     policy = _mid_policy(name, q_env)
     offline = solve_offline(inst, policy)
     # with one hour there is no future: the myopic hour problem is the horizon problem
@@ -578,9 +573,7 @@ def test_dmd_needs_minimax():
         with pytest.raises(ValueError, match="q_env = inf"):
             solve_online(inst, policy, "dmd")
     # the default for q_env = inf is dmd, for anything else myopic
-    tiny = Instance(**{**inst.__dict__, "times": inst.times[:2], "demand": inst.demand[:, :2],
-                       "price_usd_per_mwh": inst.price_usd_per_mwh[:, :2],
-                       "carbon_kg_per_kwh": inst.carbon_kg_per_kwh[:, :2], "wue_l_per_kwh": inst.wue_l_per_kwh[:, :2]})
+    tiny = inst.window(0, 2)
     assert solve_online(tiny, Policy("e-glb", 1.0, INF)).algorithm == "dmd"
     assert solve_online(tiny, Policy("e-glb", 1.0, 1.0)).algorithm == "myopic"
 

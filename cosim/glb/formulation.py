@@ -96,7 +96,7 @@ def coefficients(inst: Instance, arcs: Arcs) -> Coefficients:
     it_kwh = inst.energy_kwh_per_request[arcs.k][:, None] * lam
     facility_kwh = inst.pue[arcs.i][:, None] * it_kwh
     carbon_t = facility_kwh * inst.carbon_kg_per_kwh[arcs.i] / 1000.0
-    water_m3 = it_kwh * inst.wue_l_per_kwh[arcs.i] / 1000.0
+    water_m3 = (it_kwh * inst.wue_l_per_kwh[arcs.i] + facility_kwh * inst.ewif_l_per_kwh[arcs.i]) / 1000.0
     return Coefficients(
         energy=w.energy_weight * facility_kwh * inst.price_usd_per_mwh[arcs.i] / 1000.0,
         moving=w.moving_cost_usd_per_request_per_1000km * inst.distance_km[arcs.j, arcs.i][:, None] / 1000.0 * lam,
