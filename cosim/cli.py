@@ -17,7 +17,7 @@ from cosim import loaders
 from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
-from cosim.runner import MODES, run_scenario
+from cosim.runner import MODES, decision_instance, run_scenario
 from cosim.scenario import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")
@@ -61,6 +61,7 @@ def run(
             on_policy=lambda name: status.update(f"solving {name} ({mode}, {spec.hours} h)"),
         )
     console.print(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, {mode}"))
+    _print_notes(result.instance.notes)
     unserved = sum(m["unserved_requests"] for m in result.metrics.values())
     if unserved > 0:
         console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")
@@ -83,6 +84,12 @@ def validate(
         f"demand {inst.demand.sum():,.0f} requests; signals: {spec.signals.source}",
         soft_wrap=True, highlight=False,
     )
+    _print_notes(inst.notes)
+
+
+def _print_notes(notes) -> None:
+    for note in notes:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True, highlight=False)
 
 
 _ROWS = (

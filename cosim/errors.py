@@ -17,3 +17,8 @@ class InputError(Exception):
         self.where = where
         self.reason = reason
         super().__init__(f"{self.source}: {where}: {reason}")
+
+
+class DataWarning(UserWarning):
+    """Something in the inputs the user should know of, not an error: a grid that had to
+    shed load in some hour, for instance. Captured into summary.json's "notes"."""

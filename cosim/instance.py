@@ -6,6 +6,7 @@ hours t (T). Arrays are numpy, shaped with those letters in that order.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cosim import loaders
-from cosim.errors import InputError
+from cosim.errors import DataWarning, InputError
 from cosim.scenario import PolicyWeights, Scenario
 from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS, synthetic_signals
 
@@ -43,6 +44,7 @@ class Instance:
     weights: PolicyWeights
     ewif_l_per_kwh: np.ndarray | None = None  # (N, T) off-site water per facility kWh; zeros when not given
     lme_kg_per_kwh: np.ndarray | None = None  # (N, T) marginal emissions at the site's bus; NaN without grids
+    notes: tuple[str, ...] = ()  # data warnings met while building (e.g. a grid shedding load)
 
     def __post_init__(self):
         shape = self.price_usd_per_mwh.shape
@@ -74,8 +76,15 @@ class Instance:
         return len(self.datacenters), len(self.regions), len(self.models), len(self.times)
 
 
-def build_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>") -> Instance:
-    """Arrays for *scenario*; external datasets are looked up under *data_dir*."""
+def build_instance(
+    scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
+    dc_load_mw: pd.DataFrame | None = None,
+) -> Instance:
+    """Arrays for *scenario*; external datasets are looked up under *data_dir*.
+
+    *dc_load_mw* (time x data center, MW): the data centers' load the grids see when
+    signals come from dispatch (`signals: grids`); none means grids without data centers.
+    """
     times = pd.date_range(pd.Timestamp(scenario.start), periods=scenario.hours, freq="h", name="time")
     model_index = {m.name: k for k, m in enumerate(scenario.models)}
     hosted = np.zeros((len(scenario.datacenters), len(scenario.models)), dtype=bool)
@@ -83,10 +92,18 @@ def build_instance(scenario: Scenario, *, data_dir: Path | None = None, source: 
         for name in model_index if dc.models is None else dc.models:  # [] hosts nothing
             hosted[i, model_index[name]] = True
 
-    signals = _signals(scenario, times, data_dir, source)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        signals = _signals(scenario, times, data_dir, source, dc_load_mw)
+    for w in caught:  # anything else goes on to the caller's handlers
+        if not issubclass(w.category, DataWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     distance = _distances(scenario)
     mask = _mask(scenario, hosted, source)
     return Instance(
+        notes=tuple(str(w.message) for w in caught if issubclass(w.category, DataWarning)),
+        ewif_l_per_kwh=signals.get("ewif_l_per_kwh"),
+        lme_kg_per_kwh=signals.get("lme_kg_per_kwh"),
         name=scenario.name,
         times=times,
         datacenters=[d.name for d in scenario.datacenters],
@@ -142,10 +159,19 @@ def _window(frame: pd.DataFrame, times: pd.DatetimeIndex, path) -> pd.DataFrame:
     return frame.loc[times]
 
 
-def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> dict[str, np.ndarray]:
+def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_load_mw) -> dict[str, np.ndarray]:
     s = scenario.signals
     sites = [dc.site for dc in scenario.datacenters]
-    if s.source == "synthetic":
+    if s.source == "grids":
+        from grids.regions import paper_regions  # pandapower loads only when grids are used
+        from grids.signals import site_signals
+
+        _check_sites(scenario, {site for names in paper_regions().values() for site in names}, "is in none of the shipped grids", source)
+        site_load = None
+        if dc_load_mw is not None:  # data centers sharing a site add up
+            site_load = dc_load_mw.T.groupby([dc.site for dc in scenario.datacenters]).sum().T
+        frames = site_signals(sites, times[0], len(times), seed=scenario.seed, dc_load_mw=site_load)
+    elif s.source == "synthetic":
         _check_sites(scenario, SYNTHETIC_LOCATIONS, "has no synthetic calibration", source)
         frames = synthetic_signals(list(dict.fromkeys(sites)), times[0], len(times), scenario.seed)
     elif s.source == "eglb":

@@ -10,14 +10,32 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from cosim.glb import Solution, make_policy, solve_offline, solve_online
 from cosim.instance import Instance, build_instance
-from cosim.metrics import policy_metrics
+from cosim.metrics import policy_metrics, site_hourly
 from cosim.outputs import write_policy, write_summary
 from cosim.scenario import Scenario
 
 MODES = ("offline", "online")
+
+
+def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>") -> Instance:
+    """The inputs policies decide on.
+
+    With signals from the grids, that is the dispatch of a no-relocation baseline (every
+    region served at its local site, as the `nearest` policy serves it; DESIGN.md): the
+    grids are dispatched once without data centers to run the baseline, then again with
+    the baseline's load at the data-center buses.
+    """
+    inst = build_instance(scenario, data_dir=data_dir, source=source)
+    if scenario.signals.source != "grids":
+        return inst
+    baseline = solve_offline(inst, make_policy("nearest", scenario.policy))
+    facility_mw = site_hourly(inst, baseline)["facility_kwh"] / 1000.0  # kWh in one hour = average kW
+    dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
+    return build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load)
 
 
 @dataclass
@@ -46,7 +64,7 @@ def run_scenario(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
-    inst = build_instance(scenario, data_dir=data_dir, source=source)
+    inst = decision_instance(scenario, data_dir=data_dir, source=source)
     result = RunResult(scenario, inst)
     for name in policies or scenario.policies:
         if on_policy:
@@ -74,6 +92,7 @@ def run_scenario(
         write_summary(
             out, scenario.name, result.metrics,
             mode=mode, hours=len(inst.times), start=inst.times[0].isoformat(), seed=scenario.seed,
+            signals=scenario.signals.source, notes=list(inst.notes),
         )
     return result
 

@@ -110,7 +110,9 @@ class Demand(_Strict):
 class Signals(_Strict):
     """Where hourly price, carbon intensity and WUE per site come from."""
 
-    source: Literal["synthetic", "eglb", "csv"] = "synthetic"
+    source: Literal["synthetic", "grids", "eglb", "csv"] = "synthetic"
+    """synthetic: calibrated generator; grids: dispatch of the shipped regional grids
+    (grids/); eglb: the E-GLB dataset; csv: your own hourly files."""
     dataset: str = "eglb"
     """eglb: dataset folder under the data dir."""
     price_file: str | None = None

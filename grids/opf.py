@@ -133,6 +133,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
+from cosim.errors import DataWarning
+
 __all__ = ["DispatchResult", "Dispatcher", "dispatch", "LoadShedWarning"]
 
 # PYPOWER column indices (pandapower.pypower.idx_bus / idx_gen / idx_brch).
@@ -144,7 +146,7 @@ _SHED_TOL_MW = 1e-6
 _BOUND_TOL = 1e-7  # HiGHS primal feasibility tolerance (MW here)
 
 
-class LoadShedWarning(UserWarning):
+class LoadShedWarning(DataWarning):
     """The fleet could not meet load (or had to spill must-take output) in a region-hour."""
 
 

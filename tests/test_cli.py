@@ -74,7 +74,7 @@ def test_validate_paper10():
     line = lines[0]
     assert line.startswith("scenarios/paper10.yaml: ok - 'paper10': "), line
     for part in ("10 data centers", "10 user regions", "3 models", "432 hours from 2022-09-22 00:00 UTC",
-                 "100 of 100 region-site pairs allowed", "demand 1,080,000,000 requests", "signals: synthetic"):
+                 "100 of 100 region-site pairs allowed", "demand 1,080,000,000 requests", "signals: grids"):
         assert part in line, (part, line)
 
 

@@ -120,9 +120,13 @@ def test_paper10_instance(paper10):
     np.testing.assert_allclose(inst.energy_kwh_per_request, [0.0005, 0.0008611, 0.0037769])
     assert inst.mask.all() and inst.hosted.all()
     assert list(inst.local) == list(range(10))  # each region's local site has its name
-    for name in ("price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh"):
+    for name in ("price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh", "lme_kg_per_kwh"):
         values = getattr(inst, name)
-        assert values.shape == (10, 432) and (values > 0).all() and np.isfinite(values).all()
+        assert values.shape == (10, 432) and np.isfinite(values).all(), name
+    # from the grids' dispatch: an LMP can be 0 (curtailed renewables on the margin), intensities cannot
+    assert (inst.carbon_kg_per_kwh > 0).all() and (inst.wue_l_per_kwh > 0).all()
+    assert (inst.price_usd_per_mwh >= 0).mean() > 0.99
+    assert inst.notes == ()  # no grid had to shed load
     # a cosine day: mean requests_per_hour x weight, peak 1.5x, trough 0.5x
     np.testing.assert_allclose(inst.demand.mean(axis=1), 250_000)
     np.testing.assert_allclose(inst.demand.max(axis=1), 375_000)
