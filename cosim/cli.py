@@ -17,6 +17,7 @@ from cosim import loaders
 from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
+from cosim.metrics import table1
 from cosim.runner import MODES, decision_instance, run_scenario
 from cosim.scenario import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 
@@ -92,41 +93,20 @@ def _print_notes(notes) -> None:
         console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True, highlight=False)
 
 
-_ROWS = (
-    ("energy cost avg (USD)", lambda m: m["energy_cost_usd"]["avg"]),
-    ("water avg (m3)", lambda m: m["water_m3"]["avg"]),
-    ("water max (m3)", lambda m: m["water_m3"]["max"]),
-    ("water max/avg", lambda m: m["water_m3"]["max_avg"]),
-    ("carbon avg (t)", lambda m: m["carbon_t"]["avg"]),
-    ("carbon max (t)", lambda m: m["carbon_t"]["max"]),
-    ("carbon max/avg", lambda m: m["carbon_t"]["max_avg"]),
-    ("perf cost avg (points)", lambda m: m["perf_cost"]["avg"]),
-    ("perf cost max (points)", lambda m: m["perf_cost"]["max"]),
-    ("perf cost max/avg", lambda m: m["perf_cost"]["max_avg"]),
-    ("perf score avg", lambda m: m["perf_score"]["avg"]),
-    ("perf score min", lambda m: m["perf_score"]["min"]),
-    ("unserved requests", lambda m: m["unserved_requests"]),
-    ("RID (energy away from local)", lambda m: m["rid"]),
-    ("online/offline objective", lambda m: (m.get("online") or {}).get("online_to_offline_ratio")),
-)
-
-
 def _table1(metrics: dict[str, dict], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("metric (SE-GLB Table 1)")
-    for name in metrics:
+    frame = table1(metrics)
+    for name in frame.columns:
         table.add_column(name, justify="right")
-    for label, get in _ROWS:
-        values = [get(m) for m in metrics.values()]
-        if all(v is None for v in values):
-            continue
-        table.add_row(label, *(_number(v) for v in values))
+    for label, row in frame.iterrows():
+        table.add_row(label, *(_number(v) for v in row))
     return table
 
 
 def _number(value: float | None) -> str:
     """Four significant digits, thousands separated; '-' for none."""
-    if value is None:
+    if value is None or value != value:
         return "-"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
