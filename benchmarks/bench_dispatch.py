@@ -44,6 +44,7 @@ import pandapower as pp  # noqa: E402
 import pandapower.networks as pn  # noqa: E402
 
 from grids.opf import Dispatcher  # noqa: E402
+from tests.test_dispatch import linear_costs, tighten as congested  # noqa: E402  (the same cases as the tests)
 
 warnings.filterwarnings("ignore")
 
@@ -59,24 +60,6 @@ def rts_gmlc():
     series = load_rts_gmlc_series(root, start="2020-07-15 00:00", hours=24, net=net)
     apply_hour(net, series, 12)
     return "RTS-GMLC 2020-07-15 12:00", net
-
-
-def linear_costs(net, seed: int = 3):
-    """As in tests/test_dispatch.py: cp2 -> 0, distinct cp1, distinct emission rates."""
-    rng = np.random.default_rng(seed)
-    n = len(net.poly_cost)
-    net.poly_cost["cp2_eur_per_mw2"] = 0.0
-    net.poly_cost["cp1_eur_per_mw"] = np.round(10.0 + rng.permutation(n) * 0.917 + rng.uniform(0, 0.5, n), 4)
-    net.gen["co2_kg_per_mwh"] = np.round(rng.uniform(0.0, 1100.0, len(net.gen)), 2)
-    net.ext_grid["co2_kg_per_mwh"] = np.round(rng.uniform(0.0, 1100.0, len(net.ext_grid)), 2)
-    return net
-
-
-def congested(net, n_lines: int = 3, factor: float = 0.7):
-    pp.rundcopp(net)
-    top = net.res_line.loading_percent.sort_values(ascending=False).index[:n_lines]
-    net.line.loc[top, "max_loading_percent"] = net.res_line.loading_percent[top] * factor
-    return net
 
 
 def day_profile(hours: int) -> np.ndarray:
@@ -238,8 +221,8 @@ def main() -> None:
 
     nets = []
     if not args.no_cases:
-        nets.append(("case118", linear_costs(pn.case118())))
-        nets.append(("case118 congested", congested(linear_costs(pn.case118()))))
+        nets.append(("case118", linear_costs(pn.case118(), 3)))
+        nets.append(("case118 congested", congested(linear_costs(pn.case118(), 3))))
     for spec in args.net:
         mod, _, func = spec.partition(":")
         obj = getattr(importlib.import_module(mod), func or "build_net")()

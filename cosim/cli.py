@@ -18,7 +18,7 @@ from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
 from cosim.metrics import table1
-from cosim.runner import MODES, decision_instance, run_scenario
+from cosim.runner import MODES, run_scenario
 from cosim.scenario import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")

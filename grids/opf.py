@@ -124,7 +124,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import highspy
 import numpy as np
@@ -418,7 +418,7 @@ class Dispatcher:
 
     def _build_units(self, net) -> None:
         """One unit per ppci generator row; one or more LP columns per unit (pwl segments)."""
-        ppc, ppci, netc = self._ppc, self._ppci, self._netc
+        ppci, netc = self._ppci, self._netc
         lookups = netc._pd2ppc_lookups
         gen = ppci["gen"]
         gs = np.asarray(ppci["internal"]["gen_is"], bool)

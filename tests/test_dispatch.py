@@ -8,7 +8,6 @@ and just outside, shedding at VOLL, warm start equal to cold solves.
 from __future__ import annotations
 
 import copy
-import warnings
 
 import numpy as np
 import pandas as pd

@@ -14,7 +14,7 @@ import numpy as np
 from cosim.glb.formulation import Solution, clean_fractions, coefficients, make_arcs, objective_terms
 from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
-from cosim.glb.solve import SolverFailure, solve_problem
+from cosim.glb.solve import solve_problem
 from cosim.instance import Instance
 
 
@@ -65,5 +65,3 @@ def _scale(c) -> float:
     ref = float(np.median(per_arc[per_arc > 0])) if (per_arc > 0).any() else 1.0
     return max(ref, 1e-9)
 
-
-__all__ = ["solve_offline", "SolverFailure"]
