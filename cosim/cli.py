@@ -9,16 +9,21 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
+from cosim import frontier as frontier_
 from cosim import loaders
 from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
+from cosim.masks import reach
 from cosim.metrics import table1
-from cosim.runner import MODES, run_scenario
+from cosim.outputs import write_atomic
+from cosim.runner import MODES, decision_instance, run_scenario
 from cosim.scenario import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")
@@ -45,9 +50,7 @@ def run(
     """Solve the scenario's policies, write the output contract and print the Table-1 comparison."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
-    for n, name in enumerate(policy or []):
-        if name not in POLICY_NAMES:
-            raise InputError("--policy", f"value {n + 1}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")
+    _check_policies(policy)
     if mode not in MODES:
         raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
     if online_algorithm is not None and online_algorithm not in ALGORITHMS:
@@ -80,12 +83,103 @@ def validate(
     inst = build_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
     n, j, k, t = inst.shape
     console.print(
-        f"{path}: ok - '{spec.name}': {n} data centers, {j} user regions, {k} models, {t} hours "
-        f"from {inst.times[0]:%Y-%m-%d %H:%M} UTC; {int(inst.mask.sum())} of {n * j} region-site pairs allowed; "
+        f"{path}: ok - '{spec.name}': {n} data centers, {len(inst.regions)} user regions x {len(inst.tiers)} tiers, "
+        f"{k} models, {t} hours from {inst.times[0]:%Y-%m-%d %H:%M} UTC; "
+        f"{int(inst.feasible.any(axis=2).sum())} of {n * j} (region, tier)-site pairs feasible; "
         f"demand {inst.demand.sum():,.0f} requests; signals: {spec.signals.source}",
         soft_wrap=True, highlight=False,
     )
     _print_notes(inst.notes)
+
+
+@app.command()
+def masks(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    data_dir: DataDirOpt = None,
+    csv: Annotated[Optional[Path], typer.Option(help="Also write every (region, tier, data center) pair to this CSV.")] = None,
+):
+    """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
+    path = resolve_scenario_path(scenario)
+    spec = load_scenario(path)
+    table = reach(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path).table(spec)
+    for tier, rows in table.groupby("tier", sort=False):
+        tau = rows["tau_ms"].iloc[0]
+        grid = Table(title=f"tier '{tier}' (tau {tau:g} ms): RTT in ms with the fastest hosted model, or why excluded",
+                     title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+        grid.add_column("region \\ data center", no_wrap=True)
+        names = list(dict.fromkeys(rows["datacenter"]))
+        for name in names:
+            grid.add_column(name, justify="right", no_wrap=True)
+        for region, cells in rows.groupby("region", sort=False):
+            grid.add_row(region, *(_mask_cell(c) for c in cells.itertuples()))
+        # wide enough for every column: a mask cut at the terminal's edge would hide pairs
+        roomy = Console(width=1000)
+        width = Measurement.get(roomy, roomy.options, grid).maximum
+        Console(width=max(console.width, width)).print(grid)
+    feasible = int(table["feasible"].sum())
+    console.print(f"{feasible} of {len(table)} (region, tier, data center) pairs feasible", highlight=False)
+    excluded = table.loc[~table["feasible"], "reason"]
+    by_rule = excluded.where(~excluded.str.startswith("latency"), "latency: over tau")
+    for reason, count in by_rule.value_counts().items():
+        console.print(f"  excluded by {escape(reason)}: {count}", highlight=False)
+    if csv is not None:
+        write_atomic(csv, lambda p: table.to_csv(p, index=False))
+        console.print(f"pairs written to {csv}")
+
+
+def _mask_cell(row) -> str:
+    if row.feasible:
+        return f"[green]{row.latency_ms:.0f}[/green]"
+    kind = row.reason.partition(": ")[0]
+    return f"[red]>{row.latency_ms:.0f}[/red]" if kind == "latency" else f"[red]{kind}[/red]"
+
+
+@app.command()
+def frontier(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    tau: Annotated[str, typer.Option(help="Latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
+    tier: Annotated[Optional[list[str]], typer.Option("--tier", help="Tier whose budget is swept (repeatable; default: all).")] = None,
+    policy: Annotated[Optional[list[str]], typer.Option("--policy", "-p", help="Policy (repeatable; default: the scenario's).")] = None,
+    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours.")] = None,
+    data_dir: DataDirOpt = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: cosim-out/<scenario name>-frontier).")] = None,
+):
+    """Sweep the latency budget: DIR/frontier.csv and DIR/frontier.png, the energy-latency frontier."""
+    path = resolve_scenario_path(scenario)
+    spec = load_scenario(path)
+    if not tau:
+        raise InputError("--tau", "(missing)", "give the budgets to sweep, e.g. --tau 20,50,100")
+    taus = frontier_.parse_taus(tau)
+    _check_policies(policy)
+    tier_names = [t.name for t in spec.tiers]
+    for n, name in enumerate(tier or []):
+        if name not in tier_names:
+            raise InputError("--tier", f"value {n + 1}", f"unknown tier '{name}' (known: {', '.join(tier_names)})")
+    if hours is not None:
+        spec = spec.with_hours(hours)
+    out = out or Path("cosim-out") / f"{spec.name}-frontier"
+    policies = policy or spec.policies
+    with console.status("building the decision instance") as status:
+        inst = decision_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
+        frame = frontier_.sweep(inst, taus, policies, tiers=tier,
+                                on_point=lambda name, t: status.update(f"solving {name} at tau {t:g} ms ({spec.hours} h)"))
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "frontier.csv", lambda p: frame.to_csv(p, index=False))
+    swept = "every tier" if not tier else ", ".join(tier)
+    frontier_.plot(frame, out / "frontier.png", f"{spec.name}: energy-latency frontier ({swept}, {spec.hours} h)")
+    shown = Table(title=f"{spec.name}: latency budget of {swept}", title_justify="left")
+    for column in ("policy", "tau_ms", "energy_cost_usd", "carbon_t", "rid", "erl", "crl"):
+        shown.add_column(column, justify="left" if column == "policy" else "right")
+    for row in frame.itertuples():
+        shown.add_row(row.policy, *(_number(getattr(row, c)) for c in ("tau_ms", "energy_cost_usd", "carbon_t", "rid", "erl", "crl")))
+    console.print(shown)
+    console.print(f"outputs written to {out}/")
+
+
+def _check_policies(names: list[str] | None) -> None:
+    for n, name in enumerate(names or []):
+        if name not in POLICY_NAMES:
+            raise InputError("--policy", f"value {n + 1}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")
 
 
 def _print_notes(notes) -> None:

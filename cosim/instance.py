@@ -1,11 +1,12 @@
 """A scenario turned into arrays: the numbers every policy and metric reads.
 
-Index names follow SE-GLB: data centers i (N), user regions j (J), models k (K),
-hours t (T). Arrays are numpy, shaped with those letters in that order.
+Index names follow SE-GLB: data centers i (N), users j (J), models k (K), hours t (T).
+A user is a user region in one latency tier (Luo & Cheng); with a single tier the users
+are SE-GLB's user regions (R of them). Arrays are numpy, shaped with those letters in
+that order.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ import pandas as pd
 
 from cosim import loaders
 from cosim.errors import DataWarning, InputError
+from cosim.masks import check_feasible, feasible, frictions_usd_per_request, reach
 from cosim.scenario import PolicyWeights, Scenario
 from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS, synthetic_signals
 
@@ -26,9 +28,9 @@ class Instance:
     name: str
     times: pd.DatetimeIndex  # (T,) UTC hours
     datacenters: list[str]  # (N,)
-    regions: list[str]  # (J,)
+    regions: list[str]  # (R,) user regions
     models: list[str]  # (K,)
-    demand: np.ndarray  # (J, T) requests per hour
+    demand: np.ndarray  # (J, T) requests per hour per user
     price_usd_per_mwh: np.ndarray  # (N, T)
     carbon_kg_per_kwh: np.ndarray  # (N, T)
     wue_l_per_kwh: np.ndarray  # (N, T) water per kWh of IT energy
@@ -38,23 +40,40 @@ class Instance:
     resources_per_request: np.ndarray  # (K,)
     quality_score: np.ndarray  # (K,)
     hosted: np.ndarray  # (N, K) bool
-    mask: np.ndarray  # (J, N) bool: region j may be served at data center i
-    distance_km: np.ndarray  # (J, N) great-circle distance, 0 where locations are unknown
-    local: np.ndarray  # (J,) index of the region's local data center
+    mask: np.ndarray  # (J, N) bool: legal and system masks allow user j at data center i
+    distance_km: np.ndarray  # (J, N) great-circle distance from the user's region, 0 where unknown
+    local: np.ndarray  # (J,) index of the user's region's local data center
     weights: PolicyWeights
     ewif_l_per_kwh: np.ndarray | None = None  # (N, T) off-site water per facility kWh; zeros when not given
     lme_kg_per_kwh: np.ndarray | None = None  # (N, T) marginal emissions at the site's bus; NaN without grids
     notes: tuple[str, ...] = ()  # data warnings met while building (e.g. a grid shedding load)
+    tiers: tuple[str, ...] = ("default",)  # latency tier names
+    user_region: np.ndarray | None = None  # (J,) index into regions; one user per region when not given
+    user_tier: np.ndarray | None = None  # (J,) index into tiers
+    latency_ms: np.ndarray | None = None  # (J, N) L_cs + m L_sc + L_queue; zeros when not given
+    tau_ms: np.ndarray | None = None  # (J,) latency budget; inf when not given
+    inference_ms: np.ndarray | None = None  # (K,) L_inference; zeros when not given
+    friction_usd_per_request: np.ndarray | None = None  # (J, N) migration friction + delay penalty
 
     def __post_init__(self):
         shape = self.price_usd_per_mwh.shape
-        if self.ewif_l_per_kwh is None:
-            object.__setattr__(self, "ewif_l_per_kwh", np.zeros(shape))
-        if self.lme_kg_per_kwh is None:
-            object.__setattr__(self, "lme_kg_per_kwh", np.full(shape, np.nan))
+        j, n = self.mask.shape
+        defaults = {
+            "ewif_l_per_kwh": lambda: np.zeros(shape),
+            "lme_kg_per_kwh": lambda: np.full(shape, np.nan),
+            "user_region": lambda: np.arange(j),
+            "user_tier": lambda: np.zeros(j, dtype=int),
+            "latency_ms": lambda: np.zeros((j, n)),
+            "tau_ms": lambda: np.full(j, np.inf),
+            "inference_ms": lambda: np.zeros(len(self.models)),
+            "friction_usd_per_request": lambda: np.zeros((j, n)),
+        }
+        for name, make in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, make())
         t = len(self.times)
         for name in self._HOURLY:
-            rows = len(self.regions) if name == "demand" else len(self.datacenters)
+            rows = j if name == "demand" else n
             if getattr(self, name).shape != (rows, t):
                 raise ValueError(f"{name} has shape {getattr(self, name).shape}, expected {(rows, t)}")
 
@@ -65,6 +84,31 @@ class Instance:
         hourly = {name: getattr(self, name)[:, start:stop] for name in self._HOURLY}
         return replace(self, times=self.times[start:stop], **hourly)
 
+    def with_tau(self, tau_ms: np.ndarray, *, source: str | Path = "<scenario>", where: str = "tau_ms") -> "Instance":
+        """The same instance with other latency budgets (J,), ms; InputError (at *where*)
+        naming the region and tier when a budget leaves a user no feasible site."""
+        tau_ms = np.asarray(tau_ms, dtype=float)
+        check_feasible(self.users, self.datacenters, self.mask, self.hosted, self.latency_ms, self.inference_ms,
+                       tau_ms, source=source, tau_where=lambda j: where)
+        return replace(self, tau_ms=tau_ms)
+
+    @property
+    def feasible(self) -> np.ndarray:
+        """(J, N, K): user j may be served at data center i by model k (all masks)."""
+        return feasible(self.mask, self.hosted, self.latency_ms, self.inference_ms, self.tau_ms)
+
+    @property
+    def region_demand(self) -> np.ndarray:
+        """(R, T) requests per hour per user region, all tiers."""
+        out = np.zeros((len(self.regions), self.demand.shape[1]))
+        np.add.at(out, self.user_region, self.demand)
+        return out
+
+    @property
+    def users(self) -> list[tuple[str, str]]:
+        """(region, tier) of every user."""
+        return [(self.regions[r], self.tiers[t]) for r, t in zip(self.user_region, self.user_tier)]
+
     @property
     def quality_loss(self) -> np.ndarray:
         """s_k: points below the best model (0 for the best), (K,)."""
@@ -72,8 +116,8 @@ class Instance:
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
-        """(N, J, K, T)."""
-        return len(self.datacenters), len(self.regions), len(self.models), len(self.times)
+        """(N, J, K, T), J counting users (region x tier)."""
+        return len(self.datacenters), self.demand.shape[0], len(self.models), len(self.times)
 
 
 def build_instance(
@@ -86,20 +130,15 @@ def build_instance(
     signals come from dispatch (`signals: grids`); none means grids without data centers.
     """
     times = pd.date_range(pd.Timestamp(scenario.start), periods=scenario.hours, freq="h", name="time")
-    model_index = {m.name: k for k, m in enumerate(scenario.models)}
-    hosted = np.zeros((len(scenario.datacenters), len(scenario.models)), dtype=bool)
-    for i, dc in enumerate(scenario.datacenters):
-        for name in model_index if dc.models is None else dc.models:  # [] hosts nothing
-            hosted[i, model_index[name]] = True
-
+    where = reach(scenario, data_dir=data_dir, source=source)  # masks first: they fail fast
+    users = where.users
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         signals = _signals(scenario, times, data_dir, source, dc_load_mw)
     for w in caught:  # anything else goes on to the caller's handlers
         if not issubclass(w.category, DataWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    distance = _distances(scenario)
-    mask = _mask(scenario, hosted, source)
+    shares = np.array([scenario.tiers[t].share for t in users.tier])
     return Instance(
         notes=tuple(str(w.message) for w in caught if issubclass(w.category, DataWarning)),
         ewif_l_per_kwh=signals.get("ewif_l_per_kwh"),
@@ -109,7 +148,7 @@ def build_instance(
         datacenters=[d.name for d in scenario.datacenters],
         regions=[r.name for r in scenario.regions],
         models=[m.name for m in scenario.models],
-        demand=_demand(scenario, times, data_dir, source),
+        demand=_demand(scenario, times, data_dir, source)[users.region] * shares[:, None],
         price_usd_per_mwh=signals["price_usd_per_mwh"],
         carbon_kg_per_kwh=signals["carbon_kg_per_kwh"],
         wue_l_per_kwh=signals["wue_l_per_kwh"],
@@ -118,11 +157,18 @@ def build_instance(
         energy_kwh_per_request=np.array([m.energy_wh_per_request / 1000.0 for m in scenario.models]),
         resources_per_request=np.array([m.resources_per_request for m in scenario.models]),
         quality_score=np.array([m.quality_score for m in scenario.models]),
-        hosted=hosted,
-        mask=mask,
-        distance_km=distance,
-        local=_local(scenario, distance, mask),
+        hosted=where.hosted,
+        mask=where.masks.allowed,
+        distance_km=where.distance_km[users.region],
+        local=where.local[users.region],
         weights=scenario.policy,
+        tiers=tuple(t.name for t in scenario.tiers),
+        user_region=users.region,
+        user_tier=users.tier,
+        latency_ms=where.masks.latency_ms,
+        tau_ms=where.tau_ms,
+        inference_ms=where.inference_ms,
+        friction_usd_per_request=frictions_usd_per_request(scenario, users, where.local, where.masks.latency_ms),
     )
 
 
@@ -200,50 +246,3 @@ def _check_sites(scenario: Scenario, known, reason: str, source) -> None:
         if dc.site not in known:
             field = f"datacenters.{n}.signal_site" if dc.signal_site else f"datacenters.{n}.name"
             raise InputError(source, field, f"'{dc.site}' {reason} (known: {', '.join(known)}); set signal_site")
-
-
-def _great_circle_km(a, b) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
-
-
-def _distances(scenario: Scenario) -> np.ndarray:
-    out = np.zeros((len(scenario.regions), len(scenario.datacenters)))
-    for j, r in enumerate(scenario.regions):
-        for i, dc in enumerate(scenario.datacenters):
-            if r.location is not None and dc.location is not None:
-                out[j, i] = _great_circle_km(r.location, dc.location)
-    return out
-
-
-def _mask(scenario: Scenario, hosted: np.ndarray, source) -> np.ndarray:
-    dc_index = {d.name: i for i, d in enumerate(scenario.datacenters)}
-    mask = np.zeros((len(scenario.regions), len(scenario.datacenters)), dtype=bool)
-    for j, r in enumerate(scenario.regions):
-        if r.name in scenario.mask.allow:
-            for name in scenario.mask.allow[r.name]:
-                mask[j, dc_index[name]] = True
-        elif scenario.mask.default == "all":
-            mask[j, :] = True
-        else:
-            mask[j, dc_index[r.local_datacenter]] = True
-        for name in scenario.mask.deny.get(r.name, []):
-            mask[j, dc_index[name]] = False
-        if not (mask[j] & hosted.any(axis=1)).any():
-            raise InputError(source, f"mask (region '{r.name}')", "no data center may serve it: the mask and the hosted models leave none")
-    return mask
-
-
-def _local(scenario: Scenario, distance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The region's local data center: as declared, else the nearest, else the one of the same name, else -1."""
-    dc_index = {d.name: i for i, d in enumerate(scenario.datacenters)}
-    local = np.full(len(scenario.regions), -1)
-    for j, r in enumerate(scenario.regions):
-        if r.local_datacenter is not None:
-            local[j] = dc_index[r.local_datacenter]
-        elif r.location is not None and all(d.location is not None for d in scenario.datacenters):
-            local[j] = int(np.argmin(distance[j]))
-        elif r.name in dc_index:
-            local[j] = dc_index[r.name]
-    return local

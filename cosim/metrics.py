@@ -49,16 +49,16 @@ def policy_metrics(inst: Instance, sol: Solution) -> dict:
     sites = site_hourly(inst, sol)
     y = sol.requests(inst)
     arcs = sol.arcs
-    demand_j = inst.demand.sum(axis=1)
-    served_j = arcs.by_region @ y.sum(axis=1)
-    loss_j = arcs.by_region @ (inst.quality_loss[arcs.k] * y.sum(axis=1))
-    score_j = arcs.by_region @ (inst.quality_score[arcs.k] * y.sum(axis=1))
-    perf_cost = np.divide(loss_j, demand_j, out=np.zeros_like(loss_j), where=demand_j > 0)
-    perf_score = np.divide(score_j, served_j, out=np.full_like(score_j, np.nan), where=served_j > 0)
+    y_arc = y.sum(axis=1)
+    demand_r = inst.region_demand.sum(axis=1)
+    served_r = arcs.by_region @ y_arc
+    loss_r = arcs.by_region @ (inst.quality_loss[arcs.k] * y_arc)
+    score_r = arcs.by_region @ (inst.quality_score[arcs.k] * y_arc)
+    perf_cost = np.divide(loss_r, demand_r, out=np.zeros_like(loss_r), where=demand_r > 0)
+    perf_score = np.divide(score_r, served_r, out=np.full_like(score_r, np.nan), where=served_r > 0)
 
-    it_kwh_arc = inst.energy_kwh_per_request[arcs.k][:, None] * y
+    it_kwh_arc = inst.energy_kwh_per_request[arcs.k] * y_arc
     away = inst.local[arcs.j] != arcs.i
-    total_kwh = float(it_kwh_arc.sum())
     unserved = sol.unserved_requests(inst)
     return {
         "energy_cost_usd": _spread(sites["energy_cost_usd"].sum(axis=1)),
@@ -70,7 +70,7 @@ def policy_metrics(inst: Instance, sol: Solution) -> dict:
         "served_requests": float(y.sum()),
         "unserved_requests": float(unserved.sum()),
         "unserved_hours": unserved_diagnosis(inst, sol),
-        "rid": float(it_kwh_arc[away].sum() / total_kwh) if total_kwh > 0 else 0.0,
+        "rid": _share(it_kwh_arc[away].sum(), it_kwh_arc.sum()),
         "per_datacenter": {
             dc: {
                 "energy_cost_usd": float(sites["energy_cost_usd"][i].sum()),
@@ -80,8 +80,18 @@ def policy_metrics(inst: Instance, sol: Solution) -> dict:
             for i, dc in enumerate(inst.datacenters)
         },
         "per_region": {
-            r: {"perf_cost": float(perf_cost[j]), "perf_score": float(perf_score[j]), "served_requests": float(served_j[j])}
+            r: {"perf_cost": float(perf_cost[j]), "perf_score": float(perf_score[j]), "served_requests": float(served_r[j])}
             for j, r in enumerate(inst.regions)
+        },
+        "per_tier": {
+            tier: {
+                "demand_requests": float(inst.demand[inst.user_tier == t].sum()),
+                "served_requests": float(y_arc[inst.user_tier[arcs.j] == t].sum()),
+                "unserved_requests": float(unserved[inst.user_tier == t].sum()),
+                "rid": _share(it_kwh_arc[away & (inst.user_tier[arcs.j] == t)].sum(),
+                              it_kwh_arc[inst.user_tier[arcs.j] == t].sum()),
+            }
+            for t, tier in enumerate(inst.tiers)
         },
         "solve": {
             "mode": sol.mode,
@@ -95,23 +105,30 @@ def policy_metrics(inst: Instance, sol: Solution) -> dict:
     }
 
 
+def _share(part: float, whole: float) -> float:
+    return float(part / whole) if whole > 0 else 0.0
+
+
 def unserved_diagnosis(inst: Instance, sol: Solution, tol: float = 1e-6) -> list[dict]:
-    """Every region-hour with unserved requests, and why: the demand against the most
-    the region's allowed data centers could serve that hour with their smallest model."""
+    """Every user-hour with unserved requests, and why: the demand against the most
+    the user's feasible data centers could serve that hour with their smallest model."""
     unserved = sol.unserved_requests(inst)
     # the most requests each site could serve in an hour: with its lightest hosted model
     lightest = np.where(inst.hosted, inst.resources_per_request[None, :], np.inf).min(axis=1)
     out = []
+    usable = inst.feasible.any(axis=2)  # (J, N)
     for j, t in zip(*np.nonzero(unserved > tol * np.maximum(inst.demand, 1.0))):
-        allowed = inst.mask[j] & inst.hosted.any(axis=1)
+        allowed = usable[j]
         reachable = float((inst.capacity[allowed] / lightest[allowed]).sum())
+        region, tier = inst.users[j]
         out.append({
             "time": inst.times[t].isoformat(),
-            "region": inst.regions[j],
+            "region": region,
+            "tier": tier,
             "unserved_requests": float(unserved[j, t]),
             "demand_requests": float(inst.demand[j, t]),
             "reason": f"demand {inst.demand[j, t]:.6g} vs at most {reachable:.6g} requests/h on the data centers allowed "
-                      f"({', '.join(np.array(inst.datacenters)[allowed])}), shared with other regions",
+                      f"({', '.join(np.array(inst.datacenters)[allowed])}), shared with other users",
         })
     return out
 
@@ -148,3 +165,58 @@ def table1(metrics: dict[str, dict]) -> pd.DataFrame:
     frame = pd.DataFrame({name: [get(m, path) for _, path in TABLE1_ROWS] for name, m in metrics.items()},
                          index=[label for label, _ in TABLE1_ROWS])
     return frame.dropna(how="all")
+
+
+def relocatable(inst: Instance) -> dict:
+    """How much demand is relocatable (Luo & Cheng), from the masks and the decision-time signals.
+
+    layers: share of requests whose latency budget leaves only the local site (local),
+    every site the legal and system masks allow (energy_oriented), or some in between
+    (regional). break_even: share of requests for which some feasible remote site beats
+    the local one net of frictions, NB = J_local - J_remote > 0, with J per request of the
+    best model = energy cost + carbon and water at the policy's prices + distance cost and
+    friction; net_benefit_usd sums the positive NB over those requests.
+    """
+    feasible = inst.feasible  # (J, N, K)
+    sites = feasible.any(axis=2)  # (J, N)
+    allowed = inst.mask & inst.hosted.any(axis=1)[None, :]
+    n = len(inst.datacenters)
+    is_local = np.arange(n)[None, :] == inst.local[:, None]
+    only_local = ~(sites & ~is_local).any(axis=1)
+    everything = (sites == allowed).all(axis=1) & ~only_local
+    demand = inst.demand.sum(axis=1)
+    total = float(demand.sum())
+
+    nb = _net_benefit(inst, feasible, is_local)  # (J, T)
+    positive = nb > 0
+    return {
+        "layers": {
+            "local": _share(demand[only_local].sum(), total),
+            "regional": _share(demand[~only_local & ~everything].sum(), total),
+            "energy_oriented": _share(demand[everything].sum(), total),
+        },
+        "break_even": {
+            "share": _share((inst.demand * positive).sum(), total),
+            "net_benefit_usd": float((np.where(positive & np.isfinite(nb), nb, 0.0) * inst.demand).sum()),
+        },
+    }
+
+
+def _net_benefit(inst: Instance, feasible: np.ndarray, is_local: np.ndarray) -> np.ndarray:
+    """(J, T) NB = J_local - min J_remote per request of the best model (USD); +inf where the
+    local site is not feasible, -inf where no remote one is."""
+    w = inst.weights
+    k = int(np.argmax(inst.quality_score))
+    it_kwh = inst.energy_kwh_per_request[k]
+    facility = inst.pue[:, None] * it_kwh  # (N, 1) kWh per request
+    per_site = (w.energy_weight * facility * inst.price_usd_per_mwh / 1000.0
+                + w.mu_carbon_usd_per_t * facility * inst.carbon_kg_per_kwh / 1000.0
+                + w.mu_water_usd_per_m3 * (it_kwh * inst.wue_l_per_kwh + facility * inst.ewif_l_per_kwh) / 1000.0)  # (N, T)
+    per_pair = w.moving_cost_usd_per_request_per_1000km * inst.distance_km / 1000.0 + inst.friction_usd_per_request  # (J, N)
+    cost = per_site[None, :, :] + per_pair[:, :, None]  # (J, N, T)
+    ok = feasible[:, :, k]
+    local = np.where((ok & is_local)[:, :, None], cost, np.inf).min(axis=1)
+    remote = np.where((ok & ~is_local)[:, :, None], cost, np.inf).min(axis=1)
+    with np.errstate(invalid="ignore"):
+        nb = local - remote
+    return np.where(np.isnan(nb), -np.inf, nb)  # inf - inf: neither site feasible

@@ -16,9 +16,6 @@ from cosim.glb.formulation import Solution
 from cosim.instance import Instance
 from cosim.metrics import site_hourly
 
-DEFAULT_TIER = "default"  # latency tiers arrive with the latency-graph issue
-
-
 def allocation_table(inst: Instance, sol: Solution) -> pd.DataFrame:
     """One row per (time, user_region, datacenter, model, tier) with requests > 0."""
     y = sol.requests(inst)
@@ -26,12 +23,17 @@ def allocation_table(inst: Instance, sol: Solution) -> pd.DataFrame:
     arcs = sol.arcs
     return pd.DataFrame({
         "time": inst.times[t],
-        "user_region": pd.Categorical(np.array(inst.regions)[arcs.j[a]], categories=inst.regions),
-        "datacenter": pd.Categorical(np.array(inst.datacenters)[arcs.i[a]], categories=inst.datacenters),
-        "model": pd.Categorical(np.array(inst.models)[arcs.k[a]], categories=inst.models),
-        "tier": DEFAULT_TIER,
+        "user_region": _labels(inst.regions, inst.user_region[arcs.j[a]]),
+        "datacenter": _labels(inst.datacenters, arcs.i[a]),
+        "model": _labels(inst.models, arcs.k[a]),
+        "tier": _labels(inst.tiers, inst.user_tier[arcs.j[a]]),
         "requests": y[a, t],
-    }).sort_values(["time", "user_region", "datacenter", "model"], ignore_index=True)
+    }).sort_values(["time", "user_region", "tier", "datacenter", "model"], ignore_index=True)
+
+
+def _labels(names, index: np.ndarray) -> pd.Categorical:
+    """Names for integer codes, as a categorical in the scenario's order."""
+    return pd.Categorical.from_codes(np.asarray(index), categories=list(names))
 
 
 def site_table(inst: Instance, sol: Solution) -> pd.DataFrame:
@@ -40,7 +42,7 @@ def site_table(inst: Instance, sol: Solution) -> pd.DataFrame:
     n, _, _, t = inst.shape
     return pd.DataFrame({
         "time": np.tile(inst.times, n),
-        "datacenter": pd.Categorical(np.repeat(inst.datacenters, t), categories=inst.datacenters),
+        "datacenter": _labels(inst.datacenters, np.repeat(np.arange(n), t)),
         "energy_kwh": sites["energy_kwh"].ravel(),
         "facility_kwh": sites["facility_kwh"].ravel(),
         "price_usd_per_mwh": inst.price_usd_per_mwh.ravel(),
@@ -59,11 +61,11 @@ def demand_table(inst: Instance, sol: Solution) -> pd.DataFrame:
     _, j, _, t = inst.shape
     return pd.DataFrame({
         "time": np.tile(inst.times, j),
-        "user_region": pd.Categorical(np.repeat(inst.regions, t), categories=inst.regions),
-        "tier": DEFAULT_TIER,
+        "user_region": _labels(inst.regions, np.repeat(inst.user_region, t)),
+        "tier": _labels(inst.tiers, np.repeat(inst.user_tier, t)),
         "requests": inst.demand.ravel(),
         "unserved": sol.unserved_requests(inst).ravel(),
-    }).sort_values(["time", "user_region"], ignore_index=True)
+    }).sort_values(["time", "user_region", "tier"], ignore_index=True)
 
 
 def write_policy(out_dir: Path, inst: Instance, sol: Solution) -> Path:
@@ -71,7 +73,7 @@ def write_policy(out_dir: Path, inst: Instance, sol: Solution) -> Path:
     folder = out_dir / sol.policy.name
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in (("allocations", allocation_table(inst, sol)), ("sites", site_table(inst, sol)), ("demand", demand_table(inst, sol))):
-        _atomic(folder / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+        write_atomic(folder / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
     return folder
 
 
@@ -81,7 +83,7 @@ def write_summary(out_dir: Path, scenario: str, metrics: dict[str, dict], **extr
     body = {"scenario": scenario, "policies": metrics, **extra}
     text = json.dumps(_json_safe(body), indent=2, allow_nan=False)
     path = out_dir / "summary.json"
-    _atomic(path, lambda p: p.write_text(text + "\n"))
+    write_atomic(path, lambda p: p.write_text(text + "\n"))
     return path
 
 
@@ -96,8 +98,9 @@ def _json_safe(value):
     return value
 
 
-def _atomic(path: Path, write) -> None:
+def write_atomic(path: Path, write) -> Path:
     """Write through a temporary sibling and rename, so readers never see half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
     tmp.replace(path)
+    return path

@@ -14,7 +14,7 @@ import pandas as pd
 
 from cosim.glb import Solution, make_policy, solve_offline, solve_online
 from cosim.instance import Instance, build_instance
-from cosim.metrics import policy_metrics, site_hourly
+from cosim.metrics import policy_metrics, relocatable, site_hourly
 from cosim.outputs import write_policy, write_summary
 from cosim.scenario import Scenario
 
@@ -92,7 +92,8 @@ def run_scenario(
         write_summary(
             out, scenario.name, result.metrics,
             mode=mode, hours=len(inst.times), start=inst.times[0].isoformat(), seed=scenario.seed,
-            signals=scenario.signals.source, notes=list(inst.notes),
+            signals=scenario.signals.source, tiers=list(inst.tiers), relocatable=relocatable(inst),
+            notes=list(inst.notes),
         )
     return result
 

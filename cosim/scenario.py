@@ -21,6 +21,17 @@ NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 
 
+def _inf(v):
+    """YAML has no portable spelling of infinity: accept "inf" (and .inf) for norms and budgets."""
+    if isinstance(v, str) and v.strip().lower() in ("inf", "infinity", ".inf"):
+        return math.inf
+    return v
+
+
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+"""ISO 3166-1 alpha-2 country code (US, DE, ...)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -42,6 +53,8 @@ class Model(_Strict):
     """Capacity used per request, in the unit of DataCenter.capacity_per_hour."""
     quality_score: float
     """Benchmark score; the quality loss s_k is the best model's score minus this (points)."""
+    inference_ms: NonNegative = 0.0
+    """L_inference of Luo & Cheng: time to the answer (or first token) on this model, ms."""
 
 
 class DataCenter(_Strict):
@@ -56,6 +69,12 @@ class DataCenter(_Strict):
     """Hosted models; all models when omitted."""
     signal_site: str | None = None
     """Column of the signal source for this site; defaults to the data center's name."""
+    country: Country | None = None
+    """Where the site is, for legal rules (data residency)."""
+    queue_ms: NonNegative = 0.0
+    """L_queue of Luo & Cheng: queueing delay at this site, ms."""
+    capacity_class: str = "cloud"
+    """A label tiers can require (system mask), e.g. cloud, edge, hyperscale."""
 
     @model_validator(mode="after")
     def _capacity_known(self):
@@ -83,6 +102,10 @@ class Region(_Strict):
     """The data center that serves this region when nothing is relocated."""
     demand_weight: Positive = 1.0
     """Relative size of this region's demand for the `profile` demand source."""
+    country: Country | None = None
+    """Where the users are, for legal rules (data residency)."""
+    service_location: Location | None = None
+    """The region's service node (API front door); defaults to the region's location."""
 
 
 class Demand(_Strict):
@@ -154,20 +177,120 @@ class PolicyWeights(_Strict):
 
     @field_validator("q_social", "q_env", mode="before")
     @classmethod
-    def _inf(cls, v):
-        if isinstance(v, str) and v.strip().lower() in ("inf", "infinity", ".inf"):
-            return math.inf
-        return v
+    def _norm_inf(cls, v):
+        return _inf(v)
+
+
+class Tier(_Strict):
+    """A latency tier (Luo & Cheng): a share of every region's requests with one latency
+    budget, a number of rounds and the state that moves when served away from home."""
+
+    name: str
+    share: Annotated[float, Field(ge=0, le=1)] = 1.0
+    """Share of each region's requests in this tier; the tiers' shares add up to 1."""
+    tau_ms: Annotated[float, Field(gt=0)] = math.inf
+    """Latency budget tau, ms: a site is feasible iff L <= tau ("inf" = no budget)."""
+    rounds: Annotated[int, Field(ge=1)] = 1
+    """m: service-to-compute round trips per request (multi-round interactions)."""
+    access_ms: NonNegative = 0.0
+    """Last-mile RTT from the client to the network, ms (part of L_cs)."""
+    state_mb: NonNegative = 0.0
+    """Session state moved per request served away from the local site, MB."""
+    payload_kb: NonNegative = 0.0
+    """Request plus response carried across regions per relocated request, kB."""
+    cache_loss_usd_per_request: NonNegative = 0.0
+    """Cost of a cold cache (KV or prompt cache) per relocated request, USD."""
+    delay_usd_per_request_per_s: NonNegative = 0.0
+    """gamma of Luo & Cheng: USD per request per second of network and queueing latency."""
+    capacity_classes: list[str] | None = None
+    """Data-center classes this tier may use (system mask); any when omitted."""
+
+    @field_validator("tau_ms", mode="before")
+    @classmethod
+    def _tau_inf(cls, v):
+        return _inf(v)
+
+
+class Frictions(_Strict):
+    """Migration frictions priced per relocated request, on top of the tiers' own."""
+
+    egress_usd_per_gb: NonNegative = 0.0
+    """Inter-region transfer price for state and payload, USD/GB."""
+    replica_usd_per_request: NonNegative = 0.0
+    """Keeping a model replica warm away from home, amortized per relocated request, USD."""
+
+
+class Latency(_Strict):
+    """Where link latencies come from (cosim.latency); all RTTs in ms."""
+
+    source: Literal["coordinates", "measured"] = "coordinates"
+    """coordinates: great-circle fiber estimate; measured: a P50 RTT matrix (Azure's by default)."""
+    route_inflation: Positive | None = None
+    """Fiber route length over great-circle distance; the calibrated default when omitted."""
+    fiber_km_per_ms: Positive = 200.0
+    rtt_file: str = "azure-latency/p50_rtt_ms.csv"
+    """measured: the RTT matrix, relative to the data dir."""
+    codes: dict[str, str] = {}
+    """measured: region or data-center name -> matrix code it attaches to (else the nearest)."""
+
+
+RULE_KINDS = ("jurisdiction", "same-country", "local", "allow", "deny")
+
+
+class Rule(_Strict):
+    """A legal rule of the mask: which data centers the users it binds may use."""
+
+    kind: Literal["jurisdiction", "same-country", "local", "allow", "deny"]
+    """jurisdiction: only sites in the jurisdiction; same-country: only sites in the users'
+    country; local: only the region's local site; allow: only `datacenters`; deny: not those."""
+    name: str | None = None
+    """Shown by `cosim masks` when the rule excludes a pair; defaults to the kind."""
+    jurisdiction: str | None = None
+    """jurisdiction: EU (built in) or a name in mask.jurisdictions."""
+    regions: list[str] | None = None
+    """User regions bound; default: those in the jurisdiction, or every region."""
+    tiers: list[str] | None = None
+    """Tiers bound; default: every tier."""
+    datacenters: list[str] = []
+    """allow and deny: the data centers named."""
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self):
+        if self.kind == "jurisdiction" and not self.jurisdiction:
+            raise ValueError("kind 'jurisdiction' needs jurisdiction")
+        if self.kind in ("allow", "deny") and not self.datacenters:
+            raise ValueError(f"kind '{self.kind}' needs datacenters")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+
+EU_COUNTRIES = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+                "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK")
+"""The 27 member states of the European Union (europa.eu, since 2020)."""
 
 
 class Mask(_Strict):
-    """Which data centers may serve which region (the latency graph comes later)."""
+    """Which data centers may serve which users: a default, region shorthands and legal rules.
+    Latency budgets (tiers) and the system mask (hosted models, capacity class) come on top."""
 
     default: Literal["all", "local"] = "all"
     allow: dict[str, list[str]] = {}
     """region -> the only data centers allowed for it (replaces the default)."""
     deny: dict[str, list[str]] = {}
     """region -> data centers removed from what it may use."""
+    rules: list[Rule] = []
+    """Legal rules, each restricting what the users it binds may use."""
+    jurisdictions: dict[str, list[Country]] = {}
+    """Jurisdiction name -> its countries, beyond the built-in EU."""
+
+    def jurisdiction(self, name: str) -> tuple[str, ...] | None:
+        """The countries of a jurisdiction, or None when unknown."""
+        if name in self.jurisdictions:
+            return tuple(self.jurisdictions[name])
+        return EU_COUNTRIES if name == "EU" else None
 
 
 class Scenario(_Strict):
@@ -184,6 +307,9 @@ class Scenario(_Strict):
     policy: PolicyWeights = PolicyWeights()
     policies: list[str] = ["cost-glb", "all-glb", "e-glb", "se-glb"]
     mask: Mask = Mask()
+    tiers: Annotated[list[Tier], Field(min_length=1)] = [Tier(name="default")]
+    latency: Latency = Latency()
+    frictions: Frictions = Frictions()
 
     @field_validator("start")
     @classmethod
@@ -195,7 +321,7 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _names_resolve(self):
-        for kind, items in (("models", self.models), ("datacenters", self.datacenters), ("regions", self.regions)):
+        for kind, items in (("models", self.models), ("datacenters", self.datacenters), ("regions", self.regions), ("tiers", self.tiers)):
             seen = set()
             for n, item in enumerate(items):
                 if item.name in seen:
@@ -222,12 +348,46 @@ class Scenario(_Strict):
             for n, r in enumerate(self.regions):
                 if r.local_datacenter is None and r.name not in self.mask.allow:
                     raise _FieldError(f"regions.{n}.local_datacenter", "mask default 'local' needs a local data center")
+        self._check_tiers_and_rules(region_names, set(dc_names))
         for n, name in enumerate(self.policies):
             from cosim.glb.policies import POLICY_NAMES  # late: glb imports this module
 
             if name not in POLICY_NAMES:
                 raise _FieldError(f"policies.{n}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")
         return self
+
+    def _check_tiers_and_rules(self, region_names: set[str], dc_names: set[str]) -> None:
+        total = sum(t.share for t in self.tiers)
+        if abs(total - 1.0) > 1e-9:
+            raise _FieldError("tiers", f"shares add up to {total:g}, not 1")
+        tier_names = {t.name for t in self.tiers}
+        for n, rule in enumerate(self.mask.rules):
+            where = f"mask.rules.{n}"
+            for region in rule.regions or []:
+                if region not in region_names:
+                    raise _FieldError(f"{where}.regions", f"unknown region '{region}'")
+            for tier in rule.tiers or []:
+                if tier not in tier_names:
+                    raise _FieldError(f"{where}.tiers", f"unknown tier '{tier}'")
+            for dc in rule.datacenters:
+                if dc not in dc_names:
+                    raise _FieldError(f"{where}.datacenters", f"unknown data center '{dc}'")
+            if rule.kind == "jurisdiction":
+                countries = self.mask.jurisdiction(rule.jurisdiction)
+                if countries is None:
+                    known = ", ".join(["EU", *self.mask.jurisdictions])
+                    raise _FieldError(f"{where}.jurisdiction", f"unknown jurisdiction '{rule.jurisdiction}' (known: {known})")
+                if rule.regions is None and not any(r.country in countries for r in self.regions):
+                    raise _FieldError(where, f"binds no region: none has a country in {rule.jurisdiction} (set regions' country, or the rule's regions)")
+            if rule.kind == "same-country":
+                for region in self.regions:
+                    if rule.regions is not None and region.name in rule.regions and region.country is None:
+                        raise _FieldError(f"{where}.regions", f"region '{region.name}' has no country")
+                if rule.regions is None and not any(r.country for r in self.regions):
+                    raise _FieldError(where, "binds no region: no region has a country")
+        for place in self.latency.codes:
+            if place not in region_names and place not in dc_names:
+                raise _FieldError(f"latency.codes.{place}", f"'{place}' is neither a region nor a data center")
 
     def with_hours(self, hours: int) -> "Scenario":
         """The same scenario cut to its first *hours* hours."""
@@ -265,8 +425,17 @@ def parse_scenario(data: object, source: str | Path = "<scenario>") -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file (a path or a shipped scenario's name)."""
+    """Read and validate a scenario YAML file (a path or a shipped scenario's name).
+
+    A file may start from another with `extends: NAME_OR_PATH` (a path relative to the
+    file, or a shipped scenario): its fields override the base's, mappings merged key by
+    key, lists and values replaced whole.
+    """
     path = resolve_scenario_path(path)
+    return parse_scenario(_read_with_bases(path, ()), path)
+
+
+def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
     try:
         text = path.read_text()
     except OSError as exc:
@@ -277,7 +446,27 @@ def load_scenario(path: str | Path) -> Scenario:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "yaml"
         raise InputError(path, where, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
-    return parse_scenario(data, path)
+    if not isinstance(data, dict) or "extends" not in data:
+        return data
+    base_name = data.pop("extends")
+    if not isinstance(base_name, str):
+        raise InputError(path, "extends", "names a scenario: a path or a shipped scenario's name")
+    relative = path.parent / base_name
+    base_path = relative if relative.exists() else resolve_scenario_path(base_name)
+    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
+        raise InputError(path, "extends", f"'{base_name}' extends this file again (a cycle)")
+    base = _read_with_bases(base_path, (*seen, path.resolve()))
+    if not isinstance(base, dict):
+        raise InputError(base_path, "(top level)", "a scenario is a mapping of fields")
+    return _merge(base, data)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """*override* on top of *base*: mappings merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def shipped_scenarios_dir() -> Path:

@@ -73,8 +73,8 @@ def test_validate_paper10():
     assert len(lines) == 1, proc.stdout
     line = lines[0]
     assert line.startswith("scenarios/paper10.yaml: ok - 'paper10': "), line
-    for part in ("10 data centers", "10 user regions", "3 models", "432 hours from 2022-09-22 00:00 UTC",
-                 "100 of 100 region-site pairs allowed", "demand 1,080,000,000 requests", "signals: grids"):
+    for part in ("10 data centers", "10 user regions x 3 tiers", "3 models", "432 hours from 2022-09-22 00:00 UTC",
+                 "222 of 300 (region, tier)-site pairs feasible", "demand 1,080,000,000 requests", "signals: grids"):
         assert part in line, (part, line)
 
 
@@ -155,7 +155,7 @@ def test_parquet_contract(runs):
         assert len(sites) == 10 * HOURS
         assert not sites.duplicated(["time", "datacenter"]).any()
         assert set(sites["time"]) == set(hours)
-        assert len(demand) == 10 * HOURS
+        assert len(demand) == 10 * 3 * HOURS  # regions x tiers x hours
         assert (demand["requests"] > 0).all() and (demand["unserved"] >= 0).all()
         assert (sites["facility_kwh"] >= sites["energy_kwh"]).all()
 
@@ -164,9 +164,9 @@ def test_parquet_contract(runs):
         assert demand["requests"].sum() == pytest.approx(served + unserved, rel=1e-9)
         assert alloc["requests"].sum() == pytest.approx(served, rel=1e-9)
         assert demand["unserved"].sum() == pytest.approx(unserved, rel=1e-9, abs=1e-6)
-        # and hour by hour, region by region: served + unserved = demand
-        served_jt = alloc.groupby(["time", "user_region"], observed=True)["requests"].sum()
-        d = demand.set_index(["time", "user_region"])
+        # and hour by hour, user by user (region x tier): served + unserved = demand
+        served_jt = alloc.groupby(["time", "user_region", "tier"], observed=True)["requests"].sum()
+        d = demand.set_index(["time", "user_region", "tier"])
         gap = d["requests"] - d["unserved"] - served_jt.reindex(d.index, fill_value=0.0)
         assert (gap.abs() <= 1e-6 * d["requests"]).all()
 

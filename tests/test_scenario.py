@@ -110,16 +110,18 @@ def test_paper10_is_the_se_glb_case_study(paper10):
 
 def test_paper10_instance(paper10):
     inst = build_instance(paper10, source=PAPER10)
-    assert inst.shape == (10, 10, 3, 432)
-    assert inst.demand.shape == (10, 432)
+    assert inst.shape == (10, 30, 3, 432)  # 30 users: 10 regions x 3 latency tiers
+    assert inst.demand.shape == (30, 432)
+    assert inst.tiers == ("interactive", "standard", "batch")
+    assert list(inst.user_region) == [r for r in range(10) for _ in range(3)]
     assert (inst.demand > 0).all()
     assert str(inst.times.tz) == "UTC" and inst.times[0] == pd.Timestamp("2022-09-22T00:00Z")
     assert (np.diff(inst.times.asi8) == 3600 * 10**9).all()
     np.testing.assert_allclose(inst.pue, 1.1)
     np.testing.assert_allclose(inst.capacity, 150 * 3600)
     np.testing.assert_allclose(inst.energy_kwh_per_request, [0.0005, 0.0008611, 0.0037769])
-    assert inst.mask.all() and inst.hosted.all()
-    assert list(inst.local) == list(range(10))  # each region's local site has its name
+    assert inst.mask.all() and inst.hosted.all()  # no legal rule: only latency budgets bind
+    assert list(inst.local) == [r for r in range(10) for _ in range(3)]  # each region's local site has its name
     for name in ("price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh", "lme_kg_per_kwh"):
         values = getattr(inst, name)
         assert values.shape == (10, 432) and np.isfinite(values).all(), name
@@ -127,10 +129,12 @@ def test_paper10_instance(paper10):
     assert (inst.carbon_kg_per_kwh > 0).all() and (inst.wue_l_per_kwh > 0).all()
     assert (inst.price_usd_per_mwh >= 0).mean() > 0.99
     assert inst.notes == ()  # no grid had to shed load
-    # a cosine day: mean requests_per_hour x weight, peak 1.5x, trough 0.5x
-    np.testing.assert_allclose(inst.demand.mean(axis=1), 250_000)
-    np.testing.assert_allclose(inst.demand.max(axis=1), 375_000)
-    np.testing.assert_allclose(inst.demand.min(axis=1), 125_000)
+    # a cosine day: mean requests_per_hour x weight, peak 1.5x, trough 0.5x; split 50/35/15 over tiers
+    regions = inst.region_demand
+    np.testing.assert_allclose(regions.mean(axis=1), 250_000)
+    np.testing.assert_allclose(regions.max(axis=1), 375_000)
+    np.testing.assert_allclose(regions.min(axis=1), 125_000)
+    np.testing.assert_allclose(inst.demand[:3].sum(axis=1) / regions[0].sum(), [0.5, 0.35, 0.15])
 
 
 def test_paper10_demand_peaks_at_14_local(paper10):
@@ -139,21 +143,22 @@ def test_paper10_demand_peaks_at_14_local(paper10):
     virginia = inst.regions.index("Virginia")
     assert paper10.regions[virginia].utc_offset_h == -4
     assert inst.times[18].hour == 18
-    assert inst.demand[virginia, 18] == pytest.approx(375_000)
-    assert int(np.argmax(inst.demand[virginia, :24])) == 18
-    assert int(np.argmax(inst.demand[virginia, 24:])) == 18
+    demand = inst.region_demand
+    assert demand[virginia, 18] == pytest.approx(375_000)
+    assert int(np.argmax(demand[virginia, :24])) == 18
+    assert int(np.argmax(demand[virginia, 24:])) == 18
     # Japan is UTC+9: 14:00 local is 05:00 UTC
     japan = inst.regions.index("Japan")
-    assert int(np.argmax(inst.demand[japan, :24])) == 5
+    assert int(np.argmax(demand[japan, :24])) == 5
     for j, region in enumerate(paper10.regions):
         expected = int((14 - region.utc_offset_h) % 24)
-        assert int(np.argmax(inst.demand[j, :24])) == expected, region.name
+        assert int(np.argmax(demand[j, :24])) == expected, region.name
 
 
 def test_with_hours_cuts_the_horizon(paper10):
     short = build_instance(paper10.with_hours(24), source=PAPER10)
     full = build_instance(paper10, source=PAPER10)
-    assert short.demand.shape == (10, 24)
+    assert short.demand.shape == (30, 24)
     np.testing.assert_array_equal(short.demand, full.demand[:, :24])
     np.testing.assert_array_equal(short.price_usd_per_mwh, full.price_usd_per_mwh[:, :24])
 
@@ -410,13 +415,13 @@ def test_mask_local_needs_local_datacenter():
     ids=["deny-all", "local-denied", "allow-denied", "allow-none"],
 )
 def test_mask_leaves_a_region_no_datacenter(mask):
-    refused(lambda: build(small(mask=mask)), SRC, "mask (region 'south')", "no data center")
+    refused(lambda: build(small(mask=mask)), SRC, "mask (region 'south', tier 'default')", "no data center")
 
 
 def test_mask_and_hosted_models_leave_a_region_no_datacenter():
     data = small(mask={"allow": {"south": ["Texas"]}})
     data["datacenters"][1]["models"] = []  # Texas hosts nothing
-    refused(lambda: build(data), SRC, "mask (region 'south')", "hosted models")
+    refused(lambda: build(data), SRC, "mask (region 'south', tier 'default')", "hosted models")
 
 
 @pytest.mark.parametrize("kind", ["models", "datacenters", "regions"])

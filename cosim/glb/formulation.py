@@ -1,15 +1,19 @@
 """SE-GLB's cost terms as arrays over arcs, shared by the offline and online solvers.
 
-An arc a = (k, i, j) is a model k at data center i that region j may use (the model is
-hosted there and the mask allows the pair). Decisions are fractions x[a, t] of region
-j's demand lambda[j, t], so y = lambda * x requests and sum over a region's arcs plus
-the unserved fraction u[j, t] is 1. Every cost term is linear in x per hour except the
-two norms:
+An arc a = (k, i, j) is a model k at data center i that user j (a user region in one
+latency tier) may use: the model is hosted there and the legal, system and latency
+masks allow it (cosim.masks). Decisions are fractions x[a, t] of user j's demand
+lambda[j, t], so y = lambda * x requests and sum over a user's arcs plus the unserved
+fraction u[j, t] is 1. Every cost term is linear in x per hour except the two norms:
 
     energy   = sum_a PUE_i price_it e_k lambda_jt x_at            (USD)
-    moving   = sum_a d_ij lambda_jt x_at                           (USD)
-    social_t = w * || (sum_{a in j} s_k x_at)_j ||_q_social        (USD per hour)
+    moving   = sum_a (d_ij + f_ij) lambda_jt x_at                  (USD)
+    social_t = w * || (sum_{a in r} s_k w_jt x_at)_r ||_q_social   (USD per hour)
     env      = || (sum_{a in i, t} (mu_c carbon + mu_w water)_at x_at)_i ||_q_env   (USD)
+
+d_ij is SE-GLB's distance cost, f_ij the migration friction and delay penalty of Luo &
+Cheng per request; the social norm runs over user regions r (SE-GLB's equity), each
+user weighted by its share w_jt of the region's requests that hour.
 
 with ||.||_q scaled by m^(1-1/q) (glb.norms): q = 1 is the sum, q = inf is m x max.
     unserved = sum_j VOLL lambda_jt u_jt                           (USD)
@@ -33,33 +37,35 @@ class Arcs:
     i: np.ndarray  # (A,)
     j: np.ndarray  # (A,)
     by_dc: sp.csr_matrix  # (N, A) 0/1: sums arcs per data center
-    by_region: sp.csr_matrix  # (J, A) 0/1: sums arcs per region
+    by_user: sp.csr_matrix  # (J, A) 0/1: sums arcs per user
+    by_region: sp.csr_matrix  # (R, A) 0/1: sums arcs per user region
 
     def __len__(self) -> int:
         return len(self.k)
 
 
 def make_arcs(inst: Instance, policy: Policy) -> Arcs:
-    """All usable arcs; for a local-only policy, only each region's nearest allowed site."""
-    n, j_count, k_count, _ = inst.shape
-    allowed = inst.mask.copy()
+    """All feasible arcs; for a local-only policy, only each user's nearest feasible site."""
+    n, j_count, _, _ = inst.shape
+    feasible = inst.feasible  # (J, N, K)
     if policy.local_only:
-        allowed = np.zeros_like(inst.mask)
+        site = np.zeros((j_count, n), dtype=bool)
         for j in range(j_count):
-            allowed[j, _nearest_allowed(inst, j)] = True
-    kk, ii, jj = np.nonzero(inst.hosted.T[:, :, None] & allowed.T[None, :, :])
+            site[j, _nearest_feasible(inst, feasible[j].any(axis=1), j)] = True
+        feasible = feasible & site[:, :, None]
+    kk, ii, jj = np.nonzero(feasible.transpose(2, 1, 0))  # ordered by model, site, user
     cols = np.arange(len(kk))
     ones = np.ones(len(kk))
     return Arcs(
         k=kk, i=ii, j=jj,
         by_dc=sp.csr_matrix((ones, (ii, cols)), shape=(n, len(kk))),
-        by_region=sp.csr_matrix((ones, (jj, cols)), shape=(j_count, len(kk))),
+        by_user=sp.csr_matrix((ones, (jj, cols)), shape=(j_count, len(kk))),
+        by_region=sp.csr_matrix((ones, (inst.user_region[jj], cols)), shape=(len(inst.regions), len(kk))),
     )
 
 
-def _nearest_allowed(inst: Instance, j: int) -> int:
-    """The region's local data center if allowed and hosting a model, else the nearest such."""
-    usable = inst.mask[j] & inst.hosted.any(axis=1)
+def _nearest_feasible(inst: Instance, usable: np.ndarray, j: int) -> int:
+    """The user's local data center if *usable* (N,), else the nearest usable one."""
     if inst.local[j] >= 0 and usable[inst.local[j]]:
         return int(inst.local[j])
     candidates = np.flatnonzero(usable)
@@ -75,9 +81,8 @@ class Coefficients:
     env_carbon: np.ndarray  # (A, T) mu_c * carbon
     env_water: np.ndarray  # (A, T) mu_w * water
     resources: np.ndarray  # (A, T) capacity used
-    social: np.ndarray  # (A,) s_k, points of quality loss
+    social: np.ndarray  # (A, T) s_k w_jt: points of the region's quality loss
     unserved: np.ndarray  # (J, T) VOLL * lambda
-
 
     @property
     def env(self) -> np.ndarray:
@@ -97,15 +102,23 @@ def coefficients(inst: Instance, arcs: Arcs) -> Coefficients:
     facility_kwh = inst.pue[arcs.i][:, None] * it_kwh
     carbon_t = facility_kwh * inst.carbon_kg_per_kwh[arcs.i] / 1000.0
     water_m3 = (it_kwh * inst.wue_l_per_kwh[arcs.i] + facility_kwh * inst.ewif_l_per_kwh[arcs.i]) / 1000.0
+    per_request = (w.moving_cost_usd_per_request_per_1000km * inst.distance_km[arcs.j, arcs.i] / 1000.0
+                   + inst.friction_usd_per_request[arcs.j, arcs.i])
     return Coefficients(
         energy=w.energy_weight * facility_kwh * inst.price_usd_per_mwh[arcs.i] / 1000.0,
-        moving=w.moving_cost_usd_per_request_per_1000km * inst.distance_km[arcs.j, arcs.i][:, None] / 1000.0 * lam,
+        moving=per_request[:, None] * lam,
         env_carbon=w.mu_carbon_usd_per_t * carbon_t,
         env_water=w.mu_water_usd_per_m3 * water_m3,
         resources=inst.resources_per_request[arcs.k][:, None] * lam,
-        social=inst.quality_loss[arcs.k],
+        social=inst.quality_loss[arcs.k][:, None] * region_shares(inst)[arcs.j],
         unserved=w.unserved_penalty_usd_per_request * inst.demand,
     )
+
+
+def region_shares(inst: Instance) -> np.ndarray:
+    """(J, T) each user's share of its region's requests (1 for a region's only user)."""
+    region = inst.region_demand[inst.user_region]
+    return np.divide(inst.demand, region, out=np.ones_like(inst.demand), where=region > 0)
 
 
 def lq(v: np.ndarray, q: float, axis: int = 0, scaled: bool = True) -> np.ndarray:
@@ -130,7 +143,7 @@ def objective_terms(inst: Instance, policy: Policy, arcs: Arcs, x: np.ndarray, u
         "env_usd": 0.0,
     }
     if policy.q_social is not None:
-        loss = arcs.by_region @ (c.social[:, None] * x)  # (J, T)
+        loss = arcs.by_region @ (c.social * x)  # (R, T)
         terms["social_usd"] = float(inst.weights.social_weight_usd * lq(loss, policy.q_social, scaled=scaled).sum())
     if policy.q_env is not None:
         for env in c.env_groups(inst.weights.env_norm):
@@ -174,7 +187,7 @@ def clean_fractions(arcs: Arcs, x: np.ndarray, u: np.ndarray, tol: float = 1e-7)
     """
     x = np.where(x < tol, 0.0, np.minimum(x, 1.0))
     u = np.where(u < tol, 0.0, np.minimum(u, 1.0))
-    total = arcs.by_region @ x + u
-    u = np.where(total > 0, u, 1.0)  # a region-hour the solver left empty is unserved
+    total = arcs.by_user @ x + u
+    u = np.where(total > 0, u, 1.0)  # a user-hour the solver left empty is unserved
     total = np.where(total > 0, total, 1.0)
     return x / total[arcs.j], u / total

@@ -32,11 +32,11 @@ def solve_offline(inst: Instance, policy: Policy) -> Solution:
     linear = (c.energy + c.moving) / scale
     objective = cp.sum(cp.multiply(linear, x)) + cp.sum(cp.multiply(c.unserved / scale, u))
     constraints = [
-        arcs.by_region @ x + u == 1,
+        arcs.by_user @ x + u == 1,
         arcs.by_dc @ cp.multiply(c.resources / inst.capacity[arcs.i][:, None], x) <= 1,  # share of capacity
     ]
     if policy.q_social is not None and inst.weights.social_weight_usd > 0:
-        loss = (arcs.by_region.multiply(c.social[None, :])).tocsr() @ x  # (J, T) points
+        loss = arcs.by_region @ cp.multiply(c.social, x)  # (R, T) points
         norms, cons = column_norms(loss, policy.q_social, scaled)
         objective += inst.weights.social_weight_usd / scale * cp.sum(norms)
         constraints += cons

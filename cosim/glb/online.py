@@ -46,19 +46,20 @@ class HourlyProblem:
         # one (env, env_so_far) pair per environmental norm (see Coefficients.env_groups)
         self.env = [cp.Parameter(a, nonneg=True, name=f"env{g}") for g in range(groups)]
         self.env_so_far = [cp.Parameter(n, nonneg=True, name=f"env_so_far{g}") for g in range(groups)]
-        self.social_weight = cp.Parameter(nonneg=True, name="social_weight")
+        # social weight x s_k x w_jt: users' shares of their region move by the hour, and the
+        # weight rides inside the norm (positively homogeneous) so the problem stays DPP
+        self.social = cp.Parameter(a, nonneg=True, name="social")
         self.x = cp.Variable(a, nonneg=True)
         self.u = cp.Variable(j_count, nonneg=True)
 
         objective = self.cost @ self.x + self.penalty @ self.u
         constraints = [
-            arcs.by_region @ self.x + self.u == 1,
+            arcs.by_user @ self.x + self.u == 1,
             arcs.by_dc @ cp.multiply(self.resources, self.x) <= 1,
         ]
         if policy.q_social is not None:
-            social = arcs.by_region.multiply(inst.quality_loss[arcs.k][None, :]).tocsr()
-            norm, cons = column_norms(social @ self.x, policy.q_social, scaled)
-            objective += self.social_weight * norm
+            norm, cons = column_norms(arcs.by_region @ cp.multiply(self.social, self.x), policy.q_social, scaled)
+            objective += norm
             constraints += cons
         if policy.q_env is not None:
             for env, so_far in zip(self.env, self.env_so_far):
@@ -104,7 +105,7 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None) -
         hourly.cost.value = (c.energy[:, t] + c.moving[:, t]) / scale
         hourly.resources.value = c.resources[:, t] / inst.capacity[arcs.i]
         hourly.penalty.value = c.unserved[:, t] / scale
-        hourly.social_weight.value = inst.weights.social_weight_usd / scale
+        hourly.social.value = c.social[:, t] * inst.weights.social_weight_usd / scale
         for g, env in enumerate(groups):
             weight = dual_scale * theta[g][arcs.i] if algorithm == "dmd" else 1.0
             hourly.env[g].value = env[:, t] * weight / scale
