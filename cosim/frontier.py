@@ -69,15 +69,18 @@ def parse_taus(text: str) -> list[float]:
 
 
 def plot(frame: pd.DataFrame, path: Path, title: str) -> Path:
-    """frontier.png: energy cost, carbon and RID against tau, one line per policy."""
+    """frontier.png: the policy's optimum, energy cost, carbon and RID against tau, one line
+    per policy (the optimum can only fall; energy cost and carbon may rise where a policy
+    spends the relaxed budget on quality or equity)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = (("energy_cost_usd", "energy cost (USD)", 1.0), ("carbon_t", "carbon (t)", 1.0),
+    panels = (("objective_usd", "policy objective (USD)", 1.0), ("energy_cost_usd", "energy cost (USD)", 1.0),
+              ("carbon_t", "carbon (t)", 1.0),
               ("rid", "RID: energy away from local (%)", 100.0))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 8.5), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 10.5), sharex=True, constrained_layout=True)
     for ax, (column, label, scale) in zip(axes, panels):
         for name, group in frame.groupby("policy", sort=False):
             ax.plot(group["tau_ms"], group[column] * scale, marker="o", label=name)

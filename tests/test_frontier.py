@@ -161,7 +161,7 @@ def test_cosim_frontier_writes_csv_and_a_readable_figure(tmp_path):
     import matplotlib.image
 
     image = matplotlib.image.imread(out / "frontier.png")
-    assert image.shape[0] > 800 and image.shape[1] > 700  # 7 x 8.5 in at 130 dpi
+    assert image.shape[0] > 800 and image.shape[1] > 700  # 7 x 10.5 in at 130 dpi
     assert image[..., :3].std() > 0.05  # not a blank canvas
 
 
