@@ -128,6 +128,23 @@ def test_summary_contract(runs):
         assert 0 <= m["rid"] <= 1
         # energy cost: total over sites = 10 x the average over sites
         assert m["energy_cost_usd"]["total"] == pytest.approx(10 * m["energy_cost_usd"]["avg"])
+        # per tier: the tiers' requests add up to the policy's, and interactive relocates least
+        tiers = m["per_tier"]
+        assert set(tiers) == {"interactive", "standard", "batch"}
+        assert sum(t["served_requests"] for t in tiers.values()) == pytest.approx(m["served_requests"], rel=1e-9)
+        assert tiers["interactive"]["rid"] <= tiers["batch"]["rid"]
+    assert summary["tiers"] == ["interactive", "standard", "batch"]
+    # paper10's masks by hand (`cosim masks paper10`): Singapore's and Japan's interactive users
+    # reach only their own site; batch and the standard users whose 200 ms reach every site
+    # (Belgium, Netherlands, Germany, Denmark, Japan) are energy-oriented; the rest regional
+    demand = pd.read_parquet(runs[0] / "se-glb" / "demand.parquet")
+    by_user = demand.groupby(["user_region", "tier"], observed=True)["requests"].sum() / demand["requests"].sum()
+    local = by_user[("Singapore", "interactive")] + by_user[("Japan", "interactive")]
+    everywhere = by_user.xs("batch", level="tier").sum() + sum(
+        by_user[(r, "standard")] for r in ("Belgium", "Netherlands", "Germany", "Denmark", "Japan"))
+    layers = summary["relocatable"]["layers"]
+    assert layers == pytest.approx({"local": local, "regional": 1 - local - everywhere, "energy_oriented": everywhere})
+    assert 0 <= summary["relocatable"]["break_even"]["share"] <= 1
 
 
 def test_parquet_contract(runs):
