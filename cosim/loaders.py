@@ -569,6 +569,8 @@ def dataset_path(data_dir: str | Path | None, name: str, *, source: str | Path) 
         path = Path(data_dir) / name
         if path.exists():
             return path
+    if data_dir is None:
+        raise InputError(source, "dataset", f"'{name}' needs a data dir: set --data-dir or COSIM_DATA_DIR")
     raise InputError(
         source, "dataset", f"'{name}' not found under data dir {data_dir} (set --data-dir or COSIM_DATA_DIR)"
     )

@@ -219,7 +219,12 @@ def _region_latency_ms(scenario: Scenario, *, data_dir, source) -> tuple[np.ndar
     options = {"route_inflation": cfg.route_inflation or latency.ROUTE_INFLATION, "km_per_ms": cfg.fiber_km_per_ms}
     if cfg.source == "measured":
         path = loaders.dataset_path(data_dir, cfg.rtt_file, source=source)
-        graph = latency.latency_graph(places, source="measured", rtt=latency.load_rtt_matrix(path), **options)
+        rtt = latency.load_rtt_matrix(path)
+        try:
+            graph = latency.latency_graph(places, source="measured", rtt=rtt, **options)
+        except InputError as exc:  # a place's code: name the scenario's field, not the graph node
+            name = exc.where.removeprefix("place '").rstrip("'").split(":", 1)[-1]
+            raise InputError(source, f"latency.codes.{name}", exc.reason) from None
     else:
         graph = latency.latency_graph(places, source="coordinates", **options)
     l_sc = latency.path_latency_ms(graph, services, [f"dc:{d.name}" for d in scenario.datacenters])

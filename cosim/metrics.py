@@ -170,9 +170,9 @@ def table1(metrics: dict[str, dict]) -> pd.DataFrame:
 def relocatable(inst: Instance) -> dict:
     """How much demand is relocatable (Luo & Cheng), from the masks and the decision-time signals.
 
-    layers: share of requests whose latency budget leaves only the local site (local),
-    every site the legal and system masks allow (energy_oriented), or some in between
-    (regional). break_even: share of requests for which some feasible remote site beats
+    layers: share of requests whose masks (latency, legal, system) leave only the local
+    site (local), every site the legal and system masks allow (energy_oriented: latency
+    does not bind), or some in between (regional). break_even: share of requests for which some feasible remote site beats
     the local one net of frictions, NB = J_local - J_remote > 0, with J per request of the
     best model = energy cost + carbon and water at the policy's prices + distance cost and
     friction; net_benefit_usd sums the positive NB over those requests.

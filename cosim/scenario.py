@@ -101,7 +101,7 @@ class Region(_Strict):
     local_datacenter: str | None = None
     """The data center that serves this region when nothing is relocated."""
     demand_weight: Positive = 1.0
-    """Relative size of this region's demand for the `profile` demand source."""
+    """Relative size of this region's demand for the `profile` and `eglb-workload` sources."""
     country: Country | None = None
     """Where the users are, for legal rules (data residency)."""
     service_location: Location | None = None
@@ -193,7 +193,7 @@ class Tier(_Strict):
     rounds: Annotated[int, Field(ge=1)] = 1
     """m: service-to-compute round trips per request (multi-round interactions)."""
     access_ms: NonNegative = 0.0
-    """Last-mile RTT from the client to the network, ms (part of L_cs)."""
+    """Last-mile RTT from the client to the region's network, ms (added to L_cs)."""
     state_mb: NonNegative = 0.0
     """Session state moved per request served away from the local site, MB."""
     payload_kb: NonNegative = 0.0
@@ -452,7 +452,10 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
     if not isinstance(base_name, str):
         raise InputError(path, "extends", "names a scenario: a path or a shipped scenario's name")
     relative = path.parent / base_name
-    base_path = relative if relative.exists() else resolve_scenario_path(base_name)
+    try:
+        base_path = relative if relative.exists() else resolve_scenario_path(base_name)
+    except InputError:
+        raise InputError(path, "extends", f"'{base_name}' not found (neither a path next to this file nor a shipped scenario)") from None
     if base_path.resolve() in seen or base_path.resolve() == path.resolve():
         raise InputError(path, "extends", f"'{base_name}' extends this file again (a cycle)")
     base = _read_with_bases(base_path, (*seen, path.resolve()))

@@ -208,3 +208,10 @@ def test_cosim_masks_with_measured_latencies(tmp_path, data_dir):
     assert pairs.loc[("Virginia", "interactive", "Georgia"), "feasible"]
     assert not pairs.loc[("Virginia", "interactive", "Germany"), "feasible"]
     assert 60 < pairs.loc[("Virginia", "batch", "Germany"), "latency_ms"] < 150
+
+
+def test_cosim_masks_refuses_an_unknown_matrix_code(tmp_path, data_dir):
+    path = tmp_path / "measured.yaml"
+    path.write_text(f"extends: {REPO_ROOT / 'scenarios' / 'paper10.yaml'}\nname: measured\n"
+                    "latency: {source: measured, codes: {Virginia: zz}}\n")
+    assert_bad_input(cosim("masks", path, "--data-dir", data_dir, cwd=tmp_path), str(path), "latency.codes.Virginia", "'zz'")

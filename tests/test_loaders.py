@@ -482,7 +482,7 @@ def test_dataset_path(tmp_path: Path):
         "dataset",
         f"'azure-llm-2023' not found under data dir {tmp_path} (set --data-dir or COSIM_DATA_DIR)",
     )
-    refused(lambda: dataset_path(None, "eglb", source="s.yaml"), Path("s.yaml"), "dataset", "under data dir None")
+    refused(lambda: dataset_path(None, "eglb", source="s.yaml"), Path("s.yaml"), "dataset", "needs a data dir")
 
 
 def test_public_names():

@@ -764,7 +764,8 @@ def test_extends_unknown_base_refused(tmp_path):
     a = _write(tmp_path / "a.yaml", "extends: nowhere.yaml\nname: a\n")
     with pytest.raises(InputError) as info:
         load_scenario(a)
-    assert info.value.where == "file" and "not found" in info.value.reason
+    # the file holding the `extends`, not the missing base, is the one to fix
+    assert info.value.source == str(a) and info.value.where == "extends" and "'nowhere.yaml' not found" in info.value.reason
 
 
 def test_extends_shipped_scenario_by_name(tmp_path):

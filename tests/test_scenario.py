@@ -613,7 +613,7 @@ def test_csv_source_needs_its_files():
     ],
 )
 def test_dataset_named_but_no_data_dir(overrides, name):
-    refused(lambda: build(small(**overrides), data_dir=None), SRC, "dataset", f"'{name}' not found",
+    refused(lambda: build(small(**overrides), data_dir=None), SRC, "dataset", f"'{name}' needs a data dir",
             "--data-dir")
 
 

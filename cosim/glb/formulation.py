@@ -31,7 +31,7 @@ from cosim.instance import Instance
 
 @dataclass(frozen=True)
 class Arcs:
-    """The (model, data center, region) triples a policy may use."""
+    """The (model, data center, user) triples a policy may use."""
 
     k: np.ndarray  # (A,)
     i: np.ndarray  # (A,)
