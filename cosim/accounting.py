@@ -46,3 +46,68 @@ def rebound(predicted_savings: float, realized_savings: float) -> float:
     if predicted_savings == 0 or not math.isfinite(predicted_savings):
         return math.nan
     return 1.0 - realized_savings / predicted_savings
+
+
+def grid_feedback(model, baseline=None) -> dict:
+    """summary.json's `grid_feedback` of one co-simulated policy (cosim.cosimulation), with
+    savings against *baseline* (the same co-simulation of the no-relocation policy)."""
+    totals = _totals(model)
+    out = {
+        "coupling": model.coupling,
+        "operators": len(model.operators),
+        "emissions_attributional_t": totals["attributional_kg"] / 1000.0,
+        "emissions_consequential_t": totals["consequential_kg"] / 1000.0,
+        "emissions_first_order_t": totals["first_order_kg"] / 1000.0,
+        "energy_cost_predicted_usd": totals["cost_predicted_usd"],
+        "energy_cost_realized_usd": totals["cost_realized_usd"],
+        "consumers_cost_change_usd": {g.name: float(v) for g, v in zip(model.grids, totals["consumers_usd"])},
+        "ai_share": float(model.facility_mw.sum() / model.grid_background_mw.sum()) if model.grid_background_mw.sum() > 0 else 0.0,
+        "load_swing": _load_swing(model.facility_mw),
+        "shed_mwh": float(model.shed_mw.sum()),
+        "shed_hours": int((model.shed_mw.sum(axis=0) > 1e-6).sum()),
+        "iterations": {"mean": float(model.iterations.mean()), "max": int(model.iterations.max()),
+                       "unconverged_hours": int((model.residual > model.iterate_tol).sum())},
+    }
+    if baseline is not None:
+        base = _totals(baseline)
+        predicted = (base["first_order_kg"] - totals["first_order_kg"]) / 1000.0
+        realized = (base["consequential_kg"] - totals["consequential_kg"]) / 1000.0
+        cost_predicted = base["cost_predicted_usd"] - totals["cost_predicted_usd"]
+        cost_realized = base["cost_realized_usd"] - totals["cost_realized_usd"]
+        out["savings"] = {
+            "baseline": baseline.policy.name,
+            "emissions_predicted_t": predicted,
+            "emissions_realized_t": realized,
+            "emissions_rebound": rebound(predicted, realized),
+            "energy_cost_predicted_usd": cost_predicted,
+            "energy_cost_realized_usd": cost_realized,
+            "energy_cost_rebound": rebound(cost_predicted, cost_realized),
+            "consumers_cost_change_usd": {g.name: float(v - b) for g, v, b in
+                                          zip(model.grids, totals["consumers_usd"], base["consumers_usd"])},
+        }
+    return out
+
+
+def _totals(model) -> dict:
+    """Horizon totals of one co-simulation, from its hourly records."""
+    mwh = model.facility_mw  # (N, T): MW over one hour
+    seen, realized = model.seen, model.realized
+    return {
+        "first_order_kg": first_order_kg(mwh.ravel(), 1000.0 * seen["lme_kg_per_kwh"].ravel()),
+        "attributional_kg": attributional_kg(mwh.ravel(), 1000.0 * realized["carbon_kg_per_kwh"].ravel()),
+        "consequential_kg": consequential_kg(model.emissions_with_kg.sum(), model.emissions_without_kg.sum()),
+        "cost_predicted_usd": float((mwh * seen["price_usd_per_mwh"]).sum()),
+        "cost_realized_usd": float((mwh * realized["price_usd_per_mwh"]).sum()),
+        "consumers_usd": (model.consumers_with_usd - model.consumers_without_usd).sum(axis=1),
+    }
+
+
+def _load_swing(facility_mw: np.ndarray) -> float:
+    """How much the data centers' load moves between sites from hour to hour: the mean over
+    hours of sum_i |L_it - L_i,t-1| / sum_i L_it (0: steady; herding oscillation shows as
+    values near 2)."""
+    if facility_mw.shape[1] < 2:
+        return 0.0
+    moved = np.abs(np.diff(facility_mw, axis=1)).sum(axis=0)
+    total = facility_mw[:, 1:].sum(axis=0)
+    return float(np.mean(np.divide(moved, total, out=np.zeros_like(moved), where=total > 0)))

@@ -13,10 +13,12 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from cosim import frontier as frontier_
 from cosim import loaders
+from cosim.cosimulation import COUPLINGS, Herding
 from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
@@ -42,12 +44,20 @@ def run(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     policy: Annotated[Optional[list[str]], typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
     hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours.")] = None,
-    mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum, or hour by hour.")] = "offline",
+    mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
+    coupling: Annotated[Optional[str], typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
+    ai_share: Annotated[Optional[float], typer.Option(help="Scale AI load to this share of the grids' demand (e.g. 0.1).")] = None,
+    operators: Annotated[int, typer.Option(min=1, help="Operators sharing every site and user equally.")] = 1,
+    damping: Annotated[float, typer.Option(min=0.0, help="Online: switching cost on moving demand between hours (x the hour's typical arc cost).")] = 0.0,
+    max_shift: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Online: most of a user's demand served away from home.")] = None,
+    sequential: Annotated[bool, typer.Option(help="Lagged: each operator sees the grid after the previous ones moved.")] = False,
+    elasticity: Annotated[float, typer.Option(min=0.0, help="Users' price elasticity of demand for inference.")] = 0.0,
     online_algorithm: Annotated[Optional[str], typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
 ):
-    """Solve the scenario's policies, write the output contract and print the Table-1 comparison."""
+    """Co-simulate the scenario's policies with the grids, write the output contract and print
+    the Table-1 comparison (and the grid feedback where grids are simulated)."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
     _check_policies(policy)
@@ -55,21 +65,71 @@ def run(
         raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
     if online_algorithm is not None and online_algorithm not in ALGORITHMS:
         raise InputError("--online-algorithm", online_algorithm, f"must be one of {', '.join(ALGORITHMS)}")
+    if ai_share is not None and not 0 < ai_share < 10:
+        raise InputError("--ai-share", f"{ai_share:g}", "a share of the grids' demand: > 0 (and below 10)")
     if hours is not None:
         spec = spec.with_hours(hours)
     out = out or Path("cosim-out") / spec.name
-    with console.status("") as status:
+    names = policy or spec.policies
+    runs = len(names) + (spec.signals.source == "grids" and (mode == "online" or "nearest" not in names))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("building the decision instance", total=runs * spec.hours)
         result = run_scenario(
-            spec, policies=policy, mode=mode, online_algorithm=online_algorithm,
+            spec, policies=policy, mode=mode, online_algorithm=online_algorithm, coupling=coupling,
+            ai_share=ai_share, operators=operators, elasticity=elasticity,
+            herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential),
             data_dir=loaders.resolve_data_dir(data_dir), source=path, out=out,
-            on_policy=lambda name: status.update(f"solving {name} ({mode}, {spec.hours} h)"),
+            on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
+            on_hour=lambda: progress.advance(task),
         )
-    console.print(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, {mode}"))
+    coupled = next(iter(result.models.values())).coupling if result.models else "open"
+    console.print(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
+                                          f"{mode}, coupling {coupled}"))
+    if any("grid_feedback" in m for m in result.metrics.values()):
+        console.print(_feedback_table(result.metrics))
     _print_notes(result.instance.notes)
     unserved = sum(m["unserved_requests"] for m in result.metrics.values())
     if unserved > 0:
         console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")
+    for name, m in result.metrics.items():
+        shed = m.get("grid_feedback", {}).get("shed_mwh", 0.0)
+        if shed > 0:
+            console.print(f"[yellow]{name}: the grids shed {shed:,.0f} MWh of load in "
+                          f"{m['grid_feedback']['shed_hours']} hour(s) (grid_feedback in summary.json)[/yellow]")
     console.print(f"outputs written to {out}/")
+
+
+_FEEDBACK_ROWS = (
+    ("emissions attributional (t)", ("emissions_attributional_t",)),
+    ("emissions consequential (t)", ("emissions_consequential_t",)),
+    ("emissions first-order (t)", ("emissions_first_order_t",)),
+    ("energy cost predicted (USD)", ("energy_cost_predicted_usd",)),
+    ("energy cost realized (USD)", ("energy_cost_realized_usd",)),
+    ("saved vs nearest, predicted (t)", ("savings", "emissions_predicted_t")),
+    ("saved vs nearest, realized (t)", ("savings", "emissions_realized_t")),
+    ("emissions rebound", ("savings", "emissions_rebound")),
+    ("AI share of grid demand", ("ai_share",)),
+    ("load swing", ("load_swing",)),
+    ("iterations (max)", ("iterations", "max")),
+)
+
+
+def _feedback_table(metrics: dict[str, dict]) -> Table:
+    table = Table(title="grid feedback (DESIGN.md accounting)", title_justify="left")
+    table.add_column("metric")
+    names = [n for n, m in metrics.items() if "grid_feedback" in m]
+    for name in names:
+        table.add_column(name, justify="right")
+    for label, path in _FEEDBACK_ROWS:
+        row = []
+        for name in names:
+            value = metrics[name]["grid_feedback"]
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            row.append(_number(value))
+        table.add_row(label, *row)
+    return table
 
 
 @app.command()

@@ -7,6 +7,7 @@ that order.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -92,6 +93,10 @@ class Instance:
                        tau_ms, source=source, tau_where=lambda j: where)
         return replace(self, tau_ms=tau_ms)
 
+    def scaled(self, user_factor: np.ndarray | float, dc_factor: np.ndarray | float) -> "Instance":
+        """The same world with more requests per user (J,) and more capacity per data center (N,)."""
+        return replace(self, demand=self.demand * np.reshape(user_factor, (-1, 1)), capacity=self.capacity * dc_factor)
+
     @property
     def feasible(self) -> np.ndarray:
         """(J, N, K): user j may be served at data center i by model k (all masks)."""
@@ -140,7 +145,7 @@ def build_instance(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     shares = np.array([scenario.tiers[t].share for t in users.tier])
     return Instance(
-        notes=tuple(str(w.message) for w in caught if issubclass(w.category, DataWarning)),
+        notes=condense_notes(str(w.message) for w in caught if issubclass(w.category, DataWarning)),
         ewif_l_per_kwh=signals.get("ewif_l_per_kwh"),
         lme_kg_per_kwh=signals.get("lme_kg_per_kwh"),
         name=scenario.name,
@@ -246,3 +251,23 @@ def _check_sites(scenario: Scenario, known, reason: str, source) -> None:
         if dc.site not in known:
             field = f"datacenters.{n}.signal_site" if dc.signal_site else f"datacenters.{n}.name"
             raise InputError(source, field, f"'{dc.site}' {reason} (known: {', '.join(known)}); set signal_site")
+
+
+_SHED = re.compile(r"^region '(?P<region>[^']+)', hour (?P<hour>.+?): fleet cannot meet load: shed (?P<mw>[0-9.]+) MW")
+
+
+def condense_notes(notes) -> tuple[str, ...]:
+    """Data warnings as notes, one line per grid region for load shedding (which can repeat
+    every hour) with its count of hours and largest shed; other notes as they are."""
+    shed: dict[str, list[float]] = {}
+    out = []
+    for note in notes:
+        m = _SHED.match(note)
+        if m is None:
+            out.append(note)
+        else:
+            shed.setdefault(m["region"], []).append(float(m["mw"]))
+    for region, mw in shed.items():
+        out.append(f"region '{region}': the fleet could not meet load in {len(mw)} hour(s): shed up to {max(mw):.1f} MW, "
+                   f"{sum(mw):.1f} MWh in all, at VOLL")
+    return tuple(out)

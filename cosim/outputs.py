@@ -36,24 +36,29 @@ def _labels(names, index: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(index), categories=list(names))
 
 
-def site_table(inst: Instance, sol: Solution) -> pd.DataFrame:
-    """One row per (time, datacenter): energy and the signals seen at decision time."""
-    sites = site_hourly(inst, sol)
+def site_table(inst: Instance, sol: Solution, realized: Instance | None = None) -> pd.DataFrame:
+    """One row per (time, datacenter): energy, the signals seen at decision time and, where
+    grids are simulated (*realized*), the signals that resulted from the re-dispatch. Energy
+    cost, carbon and water are at the realized signals when there are any."""
+    truth = realized if realized is not None else inst
+    sites = site_hourly(truth, sol)
     n, _, _, t = inst.shape
-    return pd.DataFrame({
+    columns = {
         "time": np.tile(inst.times, n),
         "datacenter": _labels(inst.datacenters, np.repeat(np.arange(n), t)),
         "energy_kwh": sites["energy_kwh"].ravel(),
         "facility_kwh": sites["facility_kwh"].ravel(),
-        "price_usd_per_mwh": inst.price_usd_per_mwh.ravel(),
-        "carbon_kg_per_kwh": inst.carbon_kg_per_kwh.ravel(),
-        "wue_l_per_kwh": inst.wue_l_per_kwh.ravel(),
-        "ewif_l_per_kwh": inst.ewif_l_per_kwh.ravel(),
-        "lme_kg_per_kwh": inst.lme_kg_per_kwh.ravel(),
+        **{name: getattr(inst, name).ravel() for name in _SIGNALS},
         "energy_cost_usd": sites["energy_cost_usd"].ravel(),
         "carbon_kg": sites["carbon_kg"].ravel(),
         "water_l": sites["water_l"].ravel(),
-    }).sort_values(["time", "datacenter"], ignore_index=True)
+    }
+    if realized is not None:
+        columns.update({f"realized_{name}": getattr(realized, name).ravel() for name in _SIGNALS})
+    return pd.DataFrame(columns).sort_values(["time", "datacenter"], ignore_index=True)
+
+
+_SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh", "lme_kg_per_kwh")
 
 
 def demand_table(inst: Instance, sol: Solution) -> pd.DataFrame:
@@ -68,11 +73,14 @@ def demand_table(inst: Instance, sol: Solution) -> pd.DataFrame:
     }).sort_values(["time", "user_region", "tier"], ignore_index=True)
 
 
-def write_policy(out_dir: Path, inst: Instance, sol: Solution) -> Path:
-    """Write DIR/POLICY/{allocations,sites,demand}.parquet; returns the policy folder."""
+def write_policy(out_dir: Path, inst: Instance, sol: Solution, *, realized: Instance | None = None) -> Path:
+    """Write DIR/POLICY/{allocations,sites,demand}.parquet; returns the policy folder.
+    *inst* carries the signals seen at decision time, *realized* those after re-dispatch."""
     folder = out_dir / sol.policy.name
     folder.mkdir(parents=True, exist_ok=True)
-    for name, frame in (("allocations", allocation_table(inst, sol)), ("sites", site_table(inst, sol)), ("demand", demand_table(inst, sol))):
+    tables = (("allocations", allocation_table(inst, sol)), ("sites", site_table(inst, sol, realized)),
+              ("demand", demand_table(inst, sol)))
+    for name, frame in tables:
         write_atomic(folder / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
     return folder
 

@@ -1,49 +1,91 @@
-"""Running a scenario's policies: build the inputs, solve each policy, measure it, write it.
+"""Running a scenario: build the decision inputs, run every policy through the
+co-simulation (cosim.cosimulation), measure it and write the output contract.
 
-This is the whole job of `cosim run` until the Mesa co-simulation takes over the hourly
-loop; it stays the entry point for scripts and notebooks.
+Offline policies are solved on the signals of a no-relocation baseline dispatch and
+replayed through the grids; online policies decide hour by hour on what the grids
+publish (the coupling). Every run also co-simulates the no-relocation policy (`nearest`)
+the same way, as the baseline of predicted and realized savings. Without grids (signals
+from a file or the synthetic generator) the loop runs open, with no feedback.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from cosim.glb import Solution, make_policy, solve_offline, solve_online
+from cosim.accounting import grid_feedback
+from cosim.cosimulation import COUPLINGS, CoSimulation, Herding
+from cosim.errors import InputError
+from cosim.glb import Solution, make_policy, objective_terms, solve_offline
 from cosim.instance import Instance, build_instance
 from cosim.metrics import policy_metrics, relocatable, site_hourly
 from cosim.outputs import write_policy, write_summary
 from cosim.scenario import Scenario
 
 MODES = ("offline", "online")
+BASELINE = "nearest"
 
 
-def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>") -> Instance:
+def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
+                      ai_share: float | None = None) -> Instance:
     """The inputs policies decide on.
 
     With signals from the grids, that is the dispatch of a no-relocation baseline (every
-    region served at its local site, as the `nearest` policy serves it; DESIGN.md): the
+    user served at its local site, as the `nearest` policy serves it; DESIGN.md): the
     grids are dispatched once without data centers to run the baseline, then again with
-    the baseline's load at the data-center buses.
+    the baseline's load at the data-center buses. *ai_share* scales requests and capacity
+    so that the baseline's data-center load is that share of the grids' own demand.
     """
     inst = build_instance(scenario, data_dir=data_dir, source=source)
     if scenario.signals.source != "grids":
+        if ai_share is not None:
+            raise InputError("--ai-share", f"{ai_share:g}", "needs simulated grids (signals: grids)")
         return inst
-    baseline = solve_offline(inst, make_policy("nearest", scenario.policy))
-    facility_mw = site_hourly(inst, baseline)["facility_kwh"] / 1000.0  # kWh in one hour = average kW
+    facility_mw = _baseline_facility_mw(inst, scenario)
+    if ai_share is not None:
+        dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share)
+        user_factor = np.where(inst.local >= 0, dc_factor[inst.local], dc_factor.mean())
+        inst, facility_mw = inst.scaled(user_factor, dc_factor), facility_mw * dc_factor[:, None]
     dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
-    return build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load)
+    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load)
+    return replace(grid_inst, demand=inst.demand, capacity=inst.capacity)
+
+
+def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:
+    baseline = solve_offline(inst, make_policy(BASELINE, scenario.policy))
+    return site_hourly(inst, baseline)["facility_kwh"] / 1000.0  # kWh in one hour = average kW
+
+
+def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float) -> np.ndarray:
+    """(N,) scale of each data center (and of the users it serves locally) so that, in the
+    no-relocation baseline, the data centers on each grid draw *share* of that grid's own
+    mean demand."""
+    from grids.regions import site_region
+    from grids.signals import grid_regions
+
+    sites = [dc.site for dc in scenario.datacenters]
+    background = {rg.name: float(rg.hourly(inst.times[0], len(inst.times)).load_mw.sum(axis=1).mean())
+                  for rg in grid_regions(sites, seed=scenario.seed)}
+    grid_of = np.array([site_region(s) for s in sites])
+    factor = np.ones(len(sites))
+    for grid, demand_mw in background.items():
+        at = grid_of == grid
+        drawn = facility_mw[at].sum(axis=0).mean()
+        if drawn > 0:
+            factor[at] = share * demand_mw / drawn
+    return factor
 
 
 @dataclass
 class RunResult:
     scenario: Scenario
-    instance: Instance
+    instance: Instance  # the decision instance
     solutions: dict[str, Solution] = field(default_factory=dict)
     metrics: dict[str, dict] = field(default_factory=dict)
+    models: dict[str, CoSimulation] = field(default_factory=dict)
 
 
 def run_scenario(
@@ -52,48 +94,98 @@ def run_scenario(
     policies: list[str] | None = None,
     mode: str = "offline",
     online_algorithm: str | None = None,
+    coupling: str | None = None,
+    ai_share: float | None = None,
+    operators: int = 1,
+    herding: Herding = Herding(),
+    elasticity: float = 0.0,
     data_dir: Path | None = None,
     source: str | Path = "<scenario>",
     out: Path | None = None,
     on_policy: Callable[[str], None] | None = None,
+    on_hour: Callable[[], None] | None = None,
 ) -> RunResult:
-    """Solve every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
+    """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
-    Online runs also solve the offline problem, so each policy reports its
-    online-to-offline objective ratio (>= 1 up to solver tolerance).
+    coupling: open | lagged | iterate (online only; default lagged with grids, else open).
+    Online runs with open coupling also solve the offline problem, so each policy reports
+    its online-to-offline objective ratio (>= 1 up to solver tolerance).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
-    inst = decision_instance(scenario, data_dir=data_dir, source=source)
+    grids_on = scenario.signals.source == "grids"
+    coupling = _coupling(coupling, mode, grids_on)
+    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share)
+    sites = [dc.site for dc in scenario.datacenters]
+    regions = []
+    if grids_on:
+        from grids.signals import grid_regions
+
+        regions = lambda: grid_regions(sites, seed=scenario.seed)  # noqa: E731 - fresh nets per run
+
+    def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
+        policy = make_policy(name, scenario.policy)
+        plan = solve_offline(inst, policy) if mode == "offline" else None
+        model = CoSimulation(inst, sites, policy, grids=regions() if grids_on else (), coupling=coupling,
+                             operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
+                             elasticity=elasticity, seed=scenario.seed)
+        model.run(on_hour)
+        return model, plan
+
     result = RunResult(scenario, inst)
-    for name in policies or scenario.policies:
+    names = list(policies or scenario.policies)
+    baseline = None
+    if grids_on:
+        if on_policy:
+            on_policy(f"{BASELINE} (baseline)")
+        baseline, _ = simulate(BASELINE)
+    for name in names:
         if on_policy:
             on_policy(name)
-        policy = make_policy(name, scenario.policy)
-        if mode == "offline":
-            sol = solve_offline(inst, policy)
-            metrics = policy_metrics(inst, sol)
-        else:
-            sol = solve_online(inst, policy, online_algorithm)
-            offline = solve_offline(inst, policy)
-            metrics = policy_metrics(inst, sol)
+        model, plan = (baseline, None) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
+        seen, realized = model.instances()
+        sol = model.solution(plan)
+        sol.objective_usd = plan.objective_usd if plan is not None else objective_terms(seen, sol.policy, sol.arcs, sol.x, sol.u)["total_usd"]
+        metrics = policy_metrics(realized, sol)
+        if grids_on:
+            metrics["grid_feedback"] = grid_feedback(model, baseline)
+        metrics["demand_response"] = _demand_response(inst, model, elasticity)
+        if mode == "online" and coupling == "open" and elasticity == 0:
+            offline = solve_offline(inst, make_policy(name, scenario.policy))
             metrics["online"] = {
                 "algorithm": sol.algorithm,
                 "objective_usd": sol.objective_usd,
                 "offline_objective_usd": offline.objective_usd,
                 "online_to_offline_ratio": sol.objective_usd / offline.objective_usd if offline.objective_usd else None,
-                "hour_solve_ms_median": float(1000 * np.median(sol.hour_solve_s)),
             }
-        result.solutions[name] = sol
-        result.metrics[name] = metrics
+        result.solutions[name], result.metrics[name], result.models[name] = sol, metrics, model
         if out is not None:
-            write_policy(out, inst, sol)
+            write_policy(out, seen, sol, realized=realized if grids_on else None)
     if out is not None:
         write_summary(
             out, scenario.name, result.metrics,
-            mode=mode, hours=len(inst.times), start=inst.times[0].isoformat(), seed=scenario.seed,
+            mode=mode, coupling=coupling, hours=len(inst.times), start=inst.times[0].isoformat(), seed=scenario.seed,
             signals=scenario.signals.source, tiers=list(inst.tiers), relocatable=relocatable(inst),
             notes=list(inst.notes),
         )
     return result
 
+
+def _coupling(coupling: str | None, mode: str, grids_on: bool) -> str:
+    if coupling is None:
+        return "lagged" if grids_on and mode == "online" else "open"
+    if coupling not in COUPLINGS:
+        raise InputError("--coupling", coupling, f"must be one of {', '.join(COUPLINGS)}")
+    if coupling != "open" and mode == "offline":
+        raise InputError("--coupling", coupling, "offline plans are replayed open-loop through the grids; use --mode online")
+    if coupling != "open" and not grids_on:
+        raise InputError("--coupling", coupling, "needs simulated grids (signals: grids)")
+    return coupling
+
+
+def _demand_response(inst: Instance, model: CoSimulation, elasticity: float) -> dict:
+    """Users' answer to the price of inference, kept apart from grid feedback."""
+    base = float(inst.demand.sum())
+    realized = float(model.demand.sum())
+    return {"elasticity": elasticity, "requests_base": base, "requests_realized": realized,
+            "requests_added_share": realized / base - 1.0 if base > 0 else 0.0}

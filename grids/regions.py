@@ -31,6 +31,9 @@ Hourly inputs, per zone, for any UTC start and horizon (docs/grids.md, "Profiles
 """
 from __future__ import annotations
 
+import copy
+import functools
+
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -401,7 +404,9 @@ def build_region(name: str, *, seed: int = 0, spec: dict | str | Path | None = N
         sp = spec
     else:
         sp = read_region_spec(spec)
-    net = build_net(sp, fleet)
+    # a shipped net is the same every time (the seed drives only the hourly series): build it
+    # once per process and hand out copies (pandapower's element creation costs ~0.5 s a net)
+    net = copy.deepcopy(_shipped_net(name)) if spec is None and fleet is None else build_net(sp, fleet)
     ts, tsrc = None, "<timeseries>"
     if timeseries is not None:
         tsrc = str(timeseries) if not isinstance(timeseries, pd.DataFrame) else "<timeseries>"
@@ -411,6 +416,11 @@ def build_region(name: str, *, seed: int = 0, spec: dict | str | Path | None = N
             if parts[1] not in sp["zones"]:
                 raise InputError(tsrc, f"column {c}", f"unknown zone {parts[1]!r}")
     return RegionGrid(name=sp["name"], net=net, spec=sp, seed=int(seed), timeseries=ts, timeseries_source=tsrc)
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped_net(name: str):
+    return build_net(_spec(name), None)
 
 
 def build_all(*, seed: int = 0) -> dict[str, RegionGrid]:

@@ -45,6 +45,11 @@ def site_signals(sites: list[str], start, hours: int, *, seed: int = 0, dc_load_
     return {name: pd.concat(parts, axis=1)[list(dict.fromkeys(sites))] for name, parts in frames.items()}
 
 
+def grid_regions(sites: list[str], *, seed: int = 0) -> list[RegionGrid]:
+    """The shipped regional grids holding *sites*, each built once."""
+    return [build_region(name, seed=seed) for name in dict.fromkeys(site_region(s) for s in sites)]
+
+
 def region_hours(rg: RegionGrid, start, hours: int, *, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Dispatch one region hour by hour; per signal a (time x the region's sites) frame."""
     grid = RegionHours(rg, start, hours)

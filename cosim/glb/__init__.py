@@ -1,11 +1,11 @@
 """Geographical load balancing: SE-GLB, its baselines, offline and online."""
 from cosim.glb.formulation import Arcs, Solution, coefficients, make_arcs, objective_terms
 from cosim.glb.offline import solve_offline
-from cosim.glb.online import ALGORITHMS, HourlyProblem, solve_online
+from cosim.glb.online import ALGORITHMS, HourlyProblem, OnlineSolver, solve_online
 from cosim.glb.policies import POLICY_NAMES, Policy, make_policy
 from cosim.glb.solve import SolverFailure
 
 __all__ = [
-    "ALGORITHMS", "Arcs", "HourlyProblem", "POLICY_NAMES", "Policy", "Solution", "SolverFailure",
+    "ALGORITHMS", "Arcs", "HourlyProblem", "OnlineSolver", "POLICY_NAMES", "Policy", "Solution", "SolverFailure",
     "coefficients", "make_arcs", "make_policy", "objective_terms", "solve_offline", "solve_online",
 ]

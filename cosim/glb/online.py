@@ -13,6 +13,14 @@ environmental norm, which spans the whole horizon:
   does not depend on the decision (the hour's largest arc cost). This follows
   E-GLB's online algorithm (Li, Yang, Wierman, Ren 2023) in its Lagrangian form,
   without its auxiliary budget variables.
+
+`OnlineSolver` keeps that state and decides one hour at a time from whatever signals it
+is given, so the co-simulation's operators can feed it the grids' published signals;
+`solve_online` runs it over an instance's own signals. Two optional terms damp herding
+when several operators share the grids: a switching cost on moving a user's demand
+between arcs from one hour to the next (`damping`, in multiples of the hour's typical
+arc cost per unit of demand moved) and a cap on the share of each user's demand served
+away from its local site (`max_shift`).
 """
 from __future__ import annotations
 
@@ -34,7 +42,8 @@ ALGORITHMS = ("myopic", "dmd")
 class HourlyProblem:
     """One hour of a GLB policy as a DPP problem: set the parameters, call solve()."""
 
-    def __init__(self, inst: Instance, policy: Policy, arcs: Arcs, *, env_linear: bool):
+    def __init__(self, inst: Instance, policy: Policy, arcs: Arcs, *, env_linear: bool,
+                 damping: bool = False, max_shift: bool = False):
         n, j_count, _, _ = inst.shape
         a = len(arcs)
         scaled = inst.weights.norm_scale == "entries"
@@ -61,6 +70,16 @@ class HourlyProblem:
             norm, cons = column_norms(arcs.by_region @ cp.multiply(self.social, self.x), policy.q_social, scaled)
             objective += norm
             constraints += cons
+        if damping:  # switching cost: |x - x_prev| per arc, priced per unit of demand moved
+            self.move_cost = cp.Parameter(nonneg=True, name="move_cost")
+            self.x_prev = cp.Parameter(a, nonneg=True, name="x_prev")
+            moved = cp.Variable(a, nonneg=True)
+            objective += self.move_cost * cp.sum(moved)
+            constraints += [moved >= self.x - self.x_prev, moved >= self.x_prev - self.x]
+        if max_shift:  # at most this share of each user's demand away from its local site
+            self.max_shift = cp.Parameter(nonneg=True, name="max_shift")
+            away = arcs.by_user.multiply((arcs.i != inst.local[arcs.j]).astype(float)[None, :]).tocsr()
+            constraints.append(away @ self.x <= self.max_shift)
         if policy.q_env is not None:
             for env, so_far in zip(self.env, self.env_so_far):
                 if env_linear or policy.q_env == 1:
@@ -77,64 +96,104 @@ class HourlyProblem:
         return self.x.value, self.u.value, fallback
 
 
-def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None) -> Solution:
-    """Run the policy hour by hour; *algorithm* is myopic or dmd (default: dmd for q_env = inf)."""
-    started = time.perf_counter()
-    if algorithm is None:
-        algorithm = "dmd" if policy.q_env is not None and math.isinf(policy.q_env) else "myopic"
-    if algorithm == "dmd" and not (policy.q_env is not None and math.isinf(policy.q_env)):
-        raise ValueError("dual mirror descent needs q_env = inf (the E-GLB minimax)")
-    arcs = make_arcs(inst, policy)
-    c = coefficients(inst, arcs)
-    n, j_count, _, t_count = inst.shape
-    hourly = HourlyProblem(inst, policy, arcs, env_linear=algorithm == "dmd")
+class OnlineSolver:
+    """A policy deciding hour by hour: the DPP problem built once, the environmental state
+    (myopic totals or dual weights) carried from one decision to the next."""
 
-    x_all = np.zeros((len(arcs), t_count))
-    u_all = np.zeros((j_count, t_count))
-    groups = c.env_groups(inst.weights.env_norm)
-    env_so_far = [np.zeros(n) for _ in groups]  # USD per data center
-    theta = [np.full(n, 1.0 / n) for _ in groups]
-    step = math.sqrt(2.0 * math.log(max(n, 2)) / t_count)
-    # the scaled minimax norm is N x max_i H_i = max over the simplex of N theta . H
-    dual_scale = n if inst.weights.norm_scale == "entries" else 1.0
-    hour_s = np.zeros(t_count)
-    solve_s = 0.0
-    fallback_hours = []
-    for t in range(t_count):
-        scale = _hour_scale(c, t)
-        hourly.cost.value = (c.energy[:, t] + c.moving[:, t]) / scale
-        hourly.resources.value = c.resources[:, t] / inst.capacity[arcs.i]
-        hourly.penalty.value = c.unserved[:, t] / scale
-        hourly.social.value = c.social[:, t] * inst.weights.social_weight_usd / scale
+    def __init__(self, inst: Instance, policy: Policy, algorithm: str | None = None, *,
+                 damping: float = 0.0, max_shift: float | None = None):
+        if algorithm is None:
+            algorithm = "dmd" if policy.q_env is not None and math.isinf(policy.q_env) else "myopic"
+        if algorithm == "dmd" and not (policy.q_env is not None and math.isinf(policy.q_env)):
+            raise ValueError("dual mirror descent needs q_env = inf (the E-GLB minimax)")
+        self.inst, self.policy, self.algorithm = inst, policy, algorithm
+        self.damping, self.max_shift = damping, max_shift
+        self.arcs = make_arcs(inst, policy)
+        n, _, _, t_count = inst.shape
+        self.problem = HourlyProblem(inst, policy, self.arcs, env_linear=algorithm == "dmd",
+                                     damping=damping > 0, max_shift=max_shift is not None)
+        groups = 1 if inst.weights.env_norm == "combined" else 2
+        self.env_so_far = [np.zeros(n) for _ in range(groups)]  # USD per data center
+        self.theta = [np.full(n, 1.0 / n) for _ in range(groups)]
+        self.step = math.sqrt(2.0 * math.log(max(n, 2)) / t_count)
+        # the scaled minimax norm is N x max_i H_i = max over the simplex of N theta . H
+        self.dual_scale = n if inst.weights.norm_scale == "entries" else 1.0
+        self.x_prev: np.ndarray | None = None
+        self.solve_s = 0.0
+
+    def decide(self, hour: Instance, *, commit: bool = True) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Fractions (x per arc, u per user) for the one-hour instance *hour* (this solver's
+        users, sites and models; its signals are the ones to decide on), and whether a
+        fallback solver was needed. *commit* False leaves the carried state untouched
+        (a same-hour iteration that may be redone)."""
+        arcs, hourly, inst = self.arcs, self.problem, self.inst
+        c = coefficients(hour, arcs)
+        scale = _hour_scale(c, 0)
+        hourly.cost.value = (c.energy[:, 0] + c.moving[:, 0]) / scale
+        hourly.resources.value = c.resources[:, 0] / inst.capacity[arcs.i]
+        hourly.penalty.value = c.unserved[:, 0] / scale
+        hourly.social.value = c.social[:, 0] * inst.weights.social_weight_usd / scale
+        groups = c.env_groups(inst.weights.env_norm)
         for g, env in enumerate(groups):
-            weight = dual_scale * theta[g][arcs.i] if algorithm == "dmd" else 1.0
-            hourly.env[g].value = env[:, t] * weight / scale
-            hourly.env_so_far[g].value = env_so_far[g] / scale
-        tick = time.perf_counter()
-        x, u, fallback = hourly.solve(where=f"hour {inst.times[t].isoformat()}")
-        hour_s[t] = time.perf_counter() - tick
-        solve_s += float(hourly.problem.solver_stats.solve_time or 0.0)
-        if fallback:
-            fallback_hours.append(t)
-        x_all[:, t], u_all[:, t] = x, u
+            weight = self.dual_scale * self.theta[g][arcs.i] if self.algorithm == "dmd" else 1.0
+            hourly.env[g].value = env[:, 0] * weight / scale
+            hourly.env_so_far[g].value = self.env_so_far[g] / scale
+        if self.damping > 0:
+            hourly.move_cost.value = self.damping  # the hour's costs are scaled to O(1)
+            hourly.x_prev.value = self.x_prev if self.x_prev is not None else np.zeros(len(arcs))
+            if self.x_prev is None:
+                hourly.move_cost.value = 0.0  # nothing to move from in the first hour
+        if self.max_shift is not None:
+            hourly.max_shift.value = self.max_shift
+        x, u, fallback = hourly.solve(where=f"hour {hour.times[0].isoformat()}")
+        self.solve_s += float(hourly.problem.solver_stats.solve_time or 0.0)
+        x, u = clean_fractions(arcs, x[:, None], u[:, None])
+        x, u = x[:, 0], u[:, 0]
+        self._pending = (groups, x)
+        if commit:
+            self.commit()
+        return x, u, fallback
+
+    def commit(self, x: np.ndarray | None = None) -> None:
+        """Carry the last decision (or *x* on the same hour's arcs) into the state."""
+        groups, decided = self._pending
+        x = decided if x is None else x
+        self.x_prev = x
         for g, env in enumerate(groups):
-            env_t = arcs.by_dc @ (env[:, t] * np.maximum(x, 0.0))
-            env_so_far[g] += env_t
-            bound = env[:, t].max()  # one region's whole demand on the dirtiest arc this hour
-            if algorithm == "dmd" and bound > 0:
+            env_t = self.arcs.by_dc @ (env[:, 0] * x)
+            self.env_so_far[g] += env_t
+            bound = env[:, 0].max()  # one user's whole demand on the dirtiest arc this hour
+            if self.algorithm == "dmd" and bound > 0:
                 # exponentiated gradient ascent on the simplex, the gradient brought to O(1) by
                 # a bound that does not depend on the decision (dividing by env_t.max() would
                 # erase how much more one site emitted than another: theta would settle where
                 # the sites are each the hour's worst equally often, not where H_i are even)
-                theta[g] = theta[g] * np.exp(step * env_t / bound)
-                theta[g] /= theta[g].sum()
+                self.theta[g] = self.theta[g] * np.exp(self.step * env_t / bound)
+                self.theta[g] /= self.theta[g].sum()
 
-    x_all, u_all = clean_fractions(arcs, x_all, u_all)
+
+def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None, *,
+                 damping: float = 0.0, max_shift: float | None = None) -> Solution:
+    """Run the policy hour by hour on the instance's own signals; *algorithm* is myopic or
+    dmd (default: dmd for q_env = inf)."""
+    started = time.perf_counter()
+    solver = OnlineSolver(inst, policy, algorithm, damping=damping, max_shift=max_shift)
+    _, j_count, _, t_count = inst.shape
+    x_all = np.zeros((len(solver.arcs), t_count))
+    u_all = np.zeros((j_count, t_count))
+    hour_s = np.zeros(t_count)
+    fallback_hours = []
+    for t in range(t_count):
+        tick = time.perf_counter()
+        x_all[:, t], u_all[:, t], fallback = solver.decide(inst.window(t, t + 1))
+        hour_s[t] = time.perf_counter() - tick
+        if fallback:
+            fallback_hours.append(t)
     return Solution(
-        policy=policy, arcs=arcs, x=x_all, u=u_all, mode="online", algorithm=algorithm,
+        policy=policy, arcs=solver.arcs, x=x_all, u=u_all, mode="online", algorithm=solver.algorithm,
         solver="HIGHS" if not policy.conic else "CLARABEL",
-        objective_usd=objective_terms(inst, policy, arcs, x_all, u_all)["total_usd"],
-        solve_s=solve_s, total_s=time.perf_counter() - started,
+        objective_usd=objective_terms(inst, policy, solver.arcs, x_all, u_all)["total_usd"],
+        solve_s=solver.solve_s, total_s=time.perf_counter() - started,
         fallback_hours=fallback_hours, hour_solve_s=hour_s,
     )
 

@@ -1,0 +1,36 @@
+"""GridAgent: one regional power grid (grids/) in the co-simulation."""
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from grids.regions import RegionGrid
+from grids.signals import HourOutcome, RegionHours
+
+
+class GridAgent(mesa.Agent):
+    """One regional grid: publishes its sites' signals and re-dispatches with the data
+    centers' load at their buses (MW, one value per site in `sites` order)."""
+
+    def __init__(self, model: mesa.Model, region: RegionGrid, start, hours: int):
+        super().__init__(model)
+        self.name = region.name
+        self.hours = RegionHours(region, start, hours)
+        self.sites: list[str] = self.hours.sites
+        self._without: dict[int, HourOutcome] = {}
+
+    def dispatch(self, hour: int, site_mw: np.ndarray) -> HourOutcome:
+        """Hour *hour* dispatched with *site_mw* at the sites' buses."""
+        return self.hours.dispatch(hour, site_mw)
+
+    def without_datacenters(self, hour: int) -> HourOutcome:
+        """Hour *hour* with no data-center load: the reference of consequential accounting
+        and of who pays (dispatched once per hour, whatever the policy or coupling)."""
+        if hour not in self._without:
+            self._without[hour] = self.hours.dispatch(hour, None)
+        return self._without[hour]
+
+    @property
+    def background_mw(self) -> np.ndarray:
+        """(T,) the grid's own demand per hour, MW (the loads of its net)."""
+        return self.hours.profiles.load_mw.sum(axis=1).to_numpy(float)

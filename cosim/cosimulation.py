@@ -1,0 +1,282 @@
+"""The co-simulation: users, operators and regional grids in one hourly loop (DESIGN.md,
+"One simulated hour").
+
+Each hour the users emit their requests; the grids publish the signals the operators
+decide on (what they publish depends on the coupling); the operators route their
+requests; the data centers draw power; the grids re-dispatch with that load; and the
+hour is recorded twice: as the operators predicted it (decided energy x the signals
+they saw) and as it happened (after re-dispatch). Couplings:
+
+- open: the operators see exogenous signals (the no-relocation baseline dispatch) and
+  the grids' response never reaches them (the papers' setting);
+- lagged: the grids publish hour t dispatched with the data centers' load of hour t-1,
+  so the response to yesterday's move is what today's decision sees;
+- iterate: within the hour, publish, decide and re-publish with the relaxed new load
+  until the load stops moving (a same-hour fixed point; iterations are recorded).
+
+Several operators (equal shares of every user's demand and every site's capacity) share
+the grids: deciding on the same signals, they herd; `sequential` shows each operator the
+grid after the previous ones moved, `damping` prices moving demand between hours and
+`max_shift` caps the share of demand served away from home.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, replace
+
+import mesa
+import numpy as np
+
+from agents import DataCenter, GridAgent, OperatorAgent, UserAgent
+from cosim.glb import OnlineSolver, Policy, Solution
+from cosim.instance import Instance
+from grids.opf import LoadShedWarning
+from grids.regions import RegionGrid
+
+COUPLINGS = ("open", "lagged", "iterate")
+SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "lme_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh")
+
+
+@dataclass(frozen=True)
+class Herding:
+    """How several operators are kept from all chasing the same site."""
+
+    damping: float = 0.0  # switching cost, multiples of the hour's typical arc cost per unit of demand moved
+    max_shift: float | None = None  # most of a user's demand served away from its local site
+    sequential: bool = False  # each operator sees the grid after the previous ones moved (lagged coupling)
+
+
+class CoSimulation(mesa.Model):
+    """One policy through the hours of *inst* with the grids in *grids* (none: no feedback).
+
+    *inst* is the decision instance: its signals are the exogenous ones (open coupling, and
+    the first hour of the others); *sites* names each data center's grid site; *plan* is
+    an offline solution to replay instead of deciding online.
+    """
+
+    def __init__(self, inst: Instance, sites: list[str], policy: Policy, *, grids: list[RegionGrid] = (),
+                 coupling: str = "lagged", operators: int = 1, herding: Herding = Herding(),
+                 plan: Solution | None = None, online_algorithm: str | None = None, elasticity: float = 0.0,
+                 iterate_max: int = 20, iterate_tol: float = 1e-3, relaxation: float = 0.5, seed: int = 0):
+        super().__init__(seed=seed)
+        if coupling not in COUPLINGS:
+            raise ValueError(f"coupling must be one of {COUPLINGS}")
+        if coupling != "open" and not grids:
+            raise ValueError("lagged and iterate couplings need grids")
+        self.inst, self.policy, self.coupling, self.herding = inst, policy, coupling, herding
+        self.iterate_max, self.iterate_tol, self.relaxation = iterate_max, iterate_tol, relaxation
+        self.hour = 0
+        self.fallback_hours: set[int] = set()
+        n, j_count, _, t_count = inst.shape
+
+        self.grids = [GridAgent(self, rg, inst.times[0], t_count) for rg in grids]
+        where = {site: (g, pos) for g, grid in enumerate(self.grids) for pos, site in enumerate(grid.sites)}
+        self._dc_grid = np.array([where[s][0] if s in where else -1 for s in sites])
+        self._dc_pos = np.array([where[s][1] if s in where else -1 for s in sites])
+        if grids and (self._dc_grid < 0).any():
+            raise ValueError(f"sites without a grid: {[s for s, g in zip(sites, self._dc_grid) if g < 0]}")
+
+        share = 1.0 / operators
+        self.op_inst = replace(inst, demand=inst.demand * share, capacity=inst.capacity * share)
+        self.operators = []
+        for k in range(operators):
+            name = f"operator-{k + 1}"
+            solver = None if plan is not None else OnlineSolver(
+                self.op_inst, policy, online_algorithm, damping=herding.damping, max_shift=herding.max_shift)
+            self.operators.append(OperatorAgent(self, name=name, solver=solver, plan=plan))
+            for i, dc in enumerate(inst.datacenters):
+                DataCenter(self, name=dc, site=sites[i], operator=name, index=i, pue=float(inst.pue[i]),
+                           capacity=float(self.op_inst.capacity[i]))
+        self.arcs = self.operators[0].arcs
+        self.users = [UserAgent(self, index=j, region=r, tier=t, base=inst.demand[j], elasticity=elasticity)
+                      for j, (r, t) in enumerate(inst.users)]
+
+        # hourly records
+        self.demand = np.zeros((j_count, t_count))
+        self.x = np.zeros((len(self.arcs), t_count))
+        self.u = np.zeros((j_count, t_count))
+        self.seen = {name: np.array(getattr(inst, name), dtype=float) for name in SIGNALS}
+        self.realized = {name: np.array(getattr(inst, name), dtype=float) for name in SIGNALS}
+        self.facility_mw = np.zeros((n, t_count))
+        g_count = len(self.grids)
+        self.emissions_with_kg = np.zeros((g_count, t_count))
+        self.emissions_without_kg = np.zeros((g_count, t_count))
+        self.consumers_with_usd = np.zeros((g_count, t_count))
+        self.consumers_without_usd = np.zeros((g_count, t_count))
+        self.grid_demand_mw = np.zeros((g_count, t_count))
+        self.grid_background_mw = np.zeros((g_count, t_count))
+        self.shed_mw = np.zeros((g_count, t_count))
+        self.iterations = np.ones(t_count, dtype=int)
+        self.residual = np.zeros(t_count)
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "facility_mw": lambda m: float(m.facility_mw[:, m.hour - 1].sum()),
+            "iterations": lambda m: int(m.iterations[m.hour - 1]),
+        })
+
+    # -- the hour ------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One simulated hour."""
+        k = self.hour
+        self.demand[:, k] = [user.emit(k) for user in self.users]
+        if self.coupling == "iterate":
+            load = self._iterate(k)
+        else:
+            load = self._decide_lagged_or_open(k)
+        self._realize(k, load)
+        self._price_response(k)
+        self.hour += 1
+        self.datacollector.collect(self)
+
+    def run(self, progress=None) -> None:
+        """Every hour of the horizon; *progress* (if given) is called after each hour.
+        Load a grid cannot serve is shed at VOLL and recorded (shed_mw), not warned hourly."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LoadShedWarning)
+            for _ in range(len(self.inst.times)):
+                self.step()
+                if progress:
+                    progress()
+
+    def _decide_lagged_or_open(self, k: int) -> np.ndarray:
+        """Decide on this hour's published signals; returns the DC facility load (N,) MW."""
+        previous = self.facility_mw[:, k - 1] if k > 0 else None
+        if self.coupling == "open" or previous is None:
+            shown = self._exogenous(k)
+        else:
+            shown = self._publish(k, previous)
+        if not (self.herding.sequential and self.coupling == "lagged" and previous is not None):
+            return self._decide_all(k, shown)
+        # cumulative shifting: operator m sees the grid with operators < m at their new
+        # load and the others where they were last hour
+        per_op = previous / len(self.operators)
+        load = np.zeros_like(previous)
+        for m, op in enumerate(self.operators):
+            if m > 0:
+                shown = self._publish(k, load + per_op * (len(self.operators) - m))
+            load += self._load(op.decide(k, self._shown(k, shown))[0], k)
+            op.commit()
+        return self._combine(k, load)
+
+    def _decide_all(self, k: int, shown: dict, *, commit: bool = True) -> np.ndarray:
+        load = np.zeros(len(self.inst.datacenters))
+        for op in self.operators:
+            x, _ = op.decide(k, self._shown(k, shown), commit=commit)
+            load += self._load(x, k)
+        return self._combine(k, load)
+
+    def _iterate(self, k: int) -> np.ndarray:
+        """Same-hour fixed point: publish with a load, decide, relax the load towards the
+        decision, until it moves less than iterate_tol (relative, L1) or the cap is hit."""
+        guess = self.facility_mw[:, k - 1] if k > 0 else self._decide_all(k, self._exogenous(k), commit=False)
+        for n in range(1, self.iterate_max + 1):
+            load = self._decide_all(k, self._publish(k, guess), commit=False)
+            moved = np.abs(load - guess).sum() / max(np.abs(load).sum(), 1e-9)
+            self.iterations[k], self.residual[k] = n, moved
+            if moved <= self.iterate_tol:
+                break
+            guess = (1 - self.relaxation) * guess + self.relaxation * load
+        for op in self.operators:
+            op.commit()
+        return load
+
+    def _combine(self, k: int, load: np.ndarray) -> np.ndarray:
+        """Record the operators' decisions (fractions of the users' whole demand)."""
+        self.x[:, k] = sum(op.x for op in self.operators) / len(self.operators)
+        self.u[:, k] = sum(op.u for op in self.operators) / len(self.operators)
+        return load
+
+    def _load(self, x: np.ndarray, k: int) -> np.ndarray:
+        """Facility MW per data center of one operator's fractions *x*."""
+        a = self.arcs
+        it_kwh = a.by_dc @ (x * self.demand[a.j, k] / len(self.operators) * self.inst.energy_kwh_per_request[a.k])
+        return self.inst.pue * it_kwh / 1000.0
+
+    # -- signals -------------------------------------------------------------------
+
+    def _exogenous(self, k: int) -> dict[str, np.ndarray]:
+        self._seen_now = {name: getattr(self.inst, name)[:, k] for name in SIGNALS}
+        return self._seen_now
+
+    def _publish(self, k: int, facility_mw: np.ndarray) -> dict[str, np.ndarray]:
+        """The grids dispatched for hour k with *facility_mw* at the sites: what they publish
+        (and, the last published, what the hour's decision saw)."""
+        self._seen_now = self._gather([g.dispatch(k, self._site_mw(n, facility_mw)) for n, g in enumerate(self.grids)])
+        return self._seen_now
+
+    def _site_mw(self, g: int, facility_mw: np.ndarray) -> np.ndarray:
+        """Data centers' MW summed per site of grid g."""
+        at = self._dc_grid == g
+        return np.bincount(self._dc_pos[at], weights=facility_mw[at], minlength=len(self.grids[g].sites))
+
+    def _gather(self, outcomes) -> dict[str, np.ndarray]:
+        return {name: np.array([getattr(outcomes[g], name)[p] for g, p in zip(self._dc_grid, self._dc_pos)])
+                for name in SIGNALS}
+
+    def _shown(self, k: int, signals: dict[str, np.ndarray]) -> Instance:
+        """The one-hour instance an operator decides on: its demand, these signals."""
+        hour = self.op_inst.window(k, k + 1)
+        return replace(hour, demand=self.demand[:, k:k + 1] / len(self.operators),
+                       **{name: signals[name][:, None] for name in SIGNALS})
+
+    # -- what happened -------------------------------------------------------------
+
+    def _realize(self, k: int, load: np.ndarray) -> None:
+        """Re-dispatch with the decided load and record both views of the hour."""
+        self.facility_mw[:, k] = load
+        for DC in self.agents_by_type.get(DataCenter, []):
+            DC.facility_mw = load[DC.index] / len(self.operators)
+        if not self.grids:
+            return
+        seen = self._seen_now
+        outcomes = []
+        for g, grid in enumerate(self.grids):
+            site_mw = self._site_mw(g, load)
+            with_dc, without = grid.dispatch(k, site_mw), grid.without_datacenters(k)
+            outcomes.append(with_dc)
+            self.emissions_with_kg[g, k], self.emissions_without_kg[g, k] = with_dc.emissions_kg, without.emissions_kg
+            self.consumers_with_usd[g, k], self.consumers_without_usd[g, k] = with_dc.consumers_cost_usd, without.consumers_cost_usd
+            self.grid_demand_mw[g, k], self.shed_mw[g, k] = with_dc.demand_mw, with_dc.shed_mw
+            self.grid_background_mw[g, k] = grid.background_mw[k]
+        realized = self._gather(outcomes)
+        for name in SIGNALS:
+            self.seen[name][:, k] = seen[name]
+            self.realized[name][:, k] = realized[name]
+
+    def _price_response(self, k: int) -> None:
+        """Next hour's price index of every user: the energy cost per request it was served
+        at this hour against being served at its local site at the exogenous price."""
+        if not any(user.elasticity for user in self.users):
+            return
+        a, inst = self.arcs, self.inst
+        y = self.x[:, k] * self.demand[a.j, k]
+        facility_kwh = y * inst.energy_kwh_per_request[a.k] * inst.pue[a.i]
+        paid = np.bincount(a.j, weights=facility_kwh * self.realized["price_usd_per_mwh"][a.i, k], minlength=len(self.users))
+        local = inst.local[a.j]
+        at_home = np.bincount(a.j, weights=facility_kwh / inst.pue[a.i] * inst.pue[local] * inst.price_usd_per_mwh[local, k],
+                              minlength=len(self.users))
+        for user in self.users:
+            j = user.index
+            user.price_index = paid[j] / at_home[j] if at_home[j] > 0 and paid[j] > 0 else 1.0
+
+    # -- results -------------------------------------------------------------------
+
+    def solution(self, template: Solution | None = None) -> Solution:
+        """The combined allocation as a Solution (fractions of the users' realized demand)."""
+        base = template
+        return Solution(
+            policy=self.policy, arcs=self.arcs, x=self.x, u=self.u,
+            mode="offline" if self.operators[0].plan is not None else "online",
+            algorithm=base.algorithm if base is not None else self.operators[0].solver.algorithm,
+            solver=base.solver if base is not None else ("CLARABEL" if self.policy.conic else "HIGHS"),
+            objective_usd=math.nan, solve_s=base.solve_s if base is not None else sum(op.solver.solve_s for op in self.operators),
+            total_s=math.nan, fallback_hours=sorted(self.fallback_hours),
+        )
+
+    def instances(self) -> tuple[Instance, Instance]:
+        """(seen, realized): the users' realized demand with the signals the operators saw,
+        and with the signals that resulted from the re-dispatch."""
+        seen = replace(self.inst, demand=self.demand, **self.seen)
+        realized = replace(self.inst, demand=self.demand, **self.realized)
+        return seen, realized
