@@ -12,12 +12,15 @@ class GridAgent(mesa.Agent):
     """One regional grid: publishes its sites' signals and re-dispatches with the data
     centers' load at their buses (MW, one value per site in `sites` order)."""
 
-    def __init__(self, model: mesa.Model, region: RegionGrid, start, hours: int):
+    def __init__(self, model: mesa.Model, region: RegionGrid, start, hours: int,
+                 without: dict[int, HourOutcome] | None = None):
         super().__init__(model)
         self.name = region.name
         self.hours = RegionHours(region, start, hours)
         self.sites: list[str] = self.hours.sites
-        self._without: dict[int, HourOutcome] = {}
+        # hour -> dispatch without data centers; may be shared by the runs of one scenario,
+        # whose grids are the same whatever the policy
+        self._without = {} if without is None else without
 
     def dispatch(self, hour: int, site_mw: np.ndarray) -> HourOutcome:
         """Hour *hour* dispatched with *site_mw* at the sites' buses."""

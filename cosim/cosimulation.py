@@ -52,13 +52,15 @@ class CoSimulation(mesa.Model):
 
     *inst* is the decision instance: its signals are the exogenous ones (open coupling, and
     the first hour of the others); *sites* names each data center's grid site; *plan* is
-    an offline solution to replay instead of deciding online.
+    an offline solution to replay instead of deciding online. *without* (grid name -> hour
+    -> dispatch without data centers) lets the runs of one scenario share those dispatches.
     """
 
     def __init__(self, inst: Instance, sites: list[str], policy: Policy, *, grids: list[RegionGrid] = (),
                  coupling: str = "lagged", operators: int = 1, herding: Herding = Herding(),
                  plan: Solution | None = None, online_algorithm: str | None = None, elasticity: float = 0.0,
-                 iterate_max: int = 20, iterate_tol: float = 1e-3, relaxation: float = 0.5, seed: int = 0):
+                 iterate_max: int = 20, iterate_tol: float = 1e-3, relaxation: float = 0.5, seed: int = 0,
+                 without: dict[str, dict] | None = None):
         super().__init__(seed=seed)
         if coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {COUPLINGS}")
@@ -70,7 +72,8 @@ class CoSimulation(mesa.Model):
         self.fallback_hours: set[int] = set()
         n, j_count, _, t_count = inst.shape
 
-        self.grids = [GridAgent(self, rg, inst.times[0], t_count) for rg in grids]
+        without = {} if without is None else without
+        self.grids = [GridAgent(self, rg, inst.times[0], t_count, without=without.setdefault(rg.name, {})) for rg in grids]
         where = {site: (g, pos) for g, grid in enumerate(self.grids) for pos, site in enumerate(grid.sites)}
         self._dc_grid = np.array([where[s][0] if s in where else -1 for s in sites])
         self._dc_pos = np.array([where[s][1] if s in where else -1 for s in sites])

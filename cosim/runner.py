@@ -117,7 +117,7 @@ def run_scenario(
     coupling = _coupling(coupling, mode, grids_on)
     inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share)
     sites = [dc.site for dc in scenario.datacenters]
-    regions = []
+    regions, without = [], {}
     if grids_on:
         from grids.signals import grid_regions
 
@@ -128,7 +128,7 @@ def run_scenario(
         plan = solve_offline(inst, policy) if mode == "offline" else None
         model = CoSimulation(inst, sites, policy, grids=regions() if grids_on else (), coupling=coupling,
                              operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
-                             elasticity=elasticity, seed=scenario.seed)
+                             elasticity=elasticity, seed=scenario.seed, without=without)
         model.run(on_hour)
         return model, plan
 
