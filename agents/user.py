@@ -1,27 +1,45 @@
 """UserAgent: the users of one region in one latency tier."""
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 
 
 class UserAgent(mesa.Agent):
-    """Requests per hour from a trace or profile (`base`), answering the price of inference:
-    demand = base x (price / reference price)^(-elasticity), the price being what energy
-    cost this user's requests last hour against the no-relocation reference."""
+    """The requests of one region in one tier, answering the price of inference.
 
-    def __init__(self, model: mesa.Model, *, index: int, region: str, tier: str, base: np.ndarray, elasticity: float):
+    Each hour the region's requests (`region_base`, from the trace or profile) are split
+    over its tiers by a logit on the tiers' prices (`utility`; with no price sensitivity
+    each tier keeps its base share), then scaled by the price response:
+    demand = region_base x chosen share x (price / reference)^(-elasticity), the price
+    being the list price less the tier's discount plus the energy cost per request this
+    user was served at last hour, the reference the same with the energy cost of its
+    local site at the exogenous price (USD per request).
+    """
+
+    def __init__(self, model: mesa.Model, *, index: int, region: str, tier: str, region_base: np.ndarray,
+                 share: float, list_price: float, discount: float, elasticity: float):
         super().__init__(model)
         self.index = index  # position in the instance's users
         self.region = region
         self.tier = tier
-        self.base = base
+        self.region_base = region_base  # (T,) requests of the whole region
+        self.share = share  # base share of the region's requests in this tier
         self.elasticity = elasticity
-        self.price_index = 1.0  # last hour's cost per request over the reference
+        self.offer = list_price * (1.0 - discount)  # USD per request before energy
+        self.price_usd_per_request = self.offer
+        self.reference_usd_per_request = self.offer
         self.demand = 0.0
 
-    def emit(self, hour: int) -> float:
-        """This hour's requests."""
-        factor = self.price_index ** (-self.elasticity) if self.elasticity and self.price_index > 0 else 1.0
-        self.demand = float(self.base[hour] * factor)
+    def utility(self, sensitivity: float, list_price: float) -> float:
+        """Logit utility of this tier for the region's users."""
+        return math.log(self.share) - sensitivity * self.price_usd_per_request / list_price
+
+    def emit(self, hour: int, chosen_share: float) -> float:
+        """This hour's requests, given the share of the region that chose this tier."""
+        index = self.price_usd_per_request / self.reference_usd_per_request
+        response = index ** (-self.elasticity) if self.elasticity else 1.0
+        self.demand = float(self.region_base[hour] * chosen_share * response)
         return self.demand

@@ -51,7 +51,7 @@ def run(
     damping: Annotated[float, typer.Option(min=0.0, help="Online: switching cost on moving demand between hours (x the hour's typical arc cost).")] = 0.0,
     max_shift: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Online: most of a user's demand served away from home.")] = None,
     sequential: Annotated[bool, typer.Option(help="Lagged: each operator sees the grid after the previous ones moved.")] = False,
-    elasticity: Annotated[float, typer.Option(min=0.0, help="Users' price elasticity of demand for inference.")] = 0.0,
+    elasticity: Annotated[Optional[float], typer.Option(min=0.0, help="Users' price elasticity of demand (default: the scenario's).")] = None,
     online_algorithm: Annotated[Optional[str], typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,

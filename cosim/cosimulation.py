@@ -39,6 +39,21 @@ SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "lme_kg_per_kwh", "wue_l_pe
 
 
 @dataclass(frozen=True)
+class Market:
+    """How users answer prices: elasticity of requests, tier choice (logit sensitivity on
+    the tiers' prices over the list price) and the tiers' discounts."""
+
+    discounts: tuple[float, ...]  # per tier, share off the list price
+    list_price_usd_per_request: float = 0.001
+    elasticity: float = 0.0
+    tier_sensitivity: float = 0.0
+
+    @property
+    def responsive(self) -> bool:
+        return self.elasticity > 0 or self.tier_sensitivity > 0
+
+
+@dataclass(frozen=True)
 class Herding:
     """How several operators are kept from all chasing the same site."""
 
@@ -58,10 +73,11 @@ class CoSimulation(mesa.Model):
 
     def __init__(self, inst: Instance, sites: list[str], policy: Policy, *, grids: list[RegionGrid] = (),
                  coupling: str = "lagged", operators: int = 1, herding: Herding = Herding(),
-                 plan: Solution | None = None, online_algorithm: str | None = None, elasticity: float = 0.0,
+                 plan: Solution | None = None, online_algorithm: str | None = None, market: Market | None = None,
                  iterate_max: int = 20, iterate_tol: float = 1e-3, relaxation: float = 0.5, seed: int = 0,
                  without: dict[str, dict] | None = None):
         super().__init__(seed=seed)
+        market = market or Market(discounts=(0.0,) * len(inst.tiers))
         if coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {COUPLINGS}")
         if coupling != "open" and not grids:
@@ -92,7 +108,13 @@ class CoSimulation(mesa.Model):
                 DataCenter(self, name=dc, site=sites[i], operator=name, index=i, pue=float(inst.pue[i]),
                            capacity=float(self.op_inst.capacity[i]))
         self.arcs = self.operators[0].arcs
-        self.users = [UserAgent(self, index=j, region=r, tier=t, base=inst.demand[j], elasticity=elasticity)
+        region_demand = inst.region_demand
+        shares = np.divide(inst.demand.sum(axis=1), region_demand[inst.user_region].sum(axis=1),
+                           out=np.ones(j_count), where=region_demand[inst.user_region].sum(axis=1) > 0)
+        self.market = market
+        self.users = [UserAgent(self, index=j, region=r, tier=t, region_base=region_demand[inst.user_region[j]],
+                                share=float(shares[j]), list_price=market.list_price_usd_per_request,
+                                discount=market.discounts[inst.user_tier[j]], elasticity=market.elasticity)
                       for j, (r, t) in enumerate(inst.users)]
 
         # hourly records
@@ -122,7 +144,8 @@ class CoSimulation(mesa.Model):
     def step(self) -> None:
         """One simulated hour."""
         k = self.hour
-        self.demand[:, k] = [user.emit(k) for user in self.users]
+        shares = self._tier_shares()
+        self.demand[:, k] = [user.emit(k, shares[user.index]) for user in self.users]
         if self.coupling == "iterate":
             load = self._iterate(k)
         else:
@@ -247,21 +270,37 @@ class CoSimulation(mesa.Model):
             self.seen[name][:, k] = seen[name]
             self.realized[name][:, k] = realized[name]
 
+    def _tier_shares(self) -> np.ndarray:
+        """(J,) the share of its region's requests each user's tier gets this hour: a logit
+        on the tiers' last prices (the base shares when users are not price-sensitive)."""
+        base = np.array([user.share for user in self.users])
+        if self.market.tier_sensitivity == 0:
+            return base
+        utility = np.array([u.utility(self.market.tier_sensitivity, self.market.list_price_usd_per_request) for u in self.users])
+        weight = np.exp(utility - utility.max())
+        region = self.inst.user_region
+        return weight / np.bincount(region, weights=weight)[region]
+
     def _price_response(self, k: int) -> None:
-        """Next hour's price index of every user: the energy cost per request it was served
-        at this hour against being served at its local site at the exogenous price."""
-        if not any(user.elasticity for user in self.users):
+        """Every user's price for next hour: its offer plus the energy cost per request it was
+        served at this hour; the reference: the offer plus that of its local site at the
+        exogenous price."""
+        if not self.market.responsive:
             return
         a, inst = self.arcs, self.inst
         y = self.x[:, k] * self.demand[a.j, k]
-        facility_kwh = y * inst.energy_kwh_per_request[a.k] * inst.pue[a.i]
-        paid = np.bincount(a.j, weights=facility_kwh * self.realized["price_usd_per_mwh"][a.i, k], minlength=len(self.users))
+        it_kwh = y * inst.energy_kwh_per_request[a.k]
+        price = self.realized["price_usd_per_mwh"][:, k] if self.grids else inst.price_usd_per_mwh[:, k]
+        paid = np.bincount(a.j, weights=it_kwh * inst.pue[a.i] * price[a.i] / 1000.0, minlength=len(self.users))
         local = inst.local[a.j]
-        at_home = np.bincount(a.j, weights=facility_kwh / inst.pue[a.i] * inst.pue[local] * inst.price_usd_per_mwh[local, k],
+        at_home = np.bincount(a.j, weights=it_kwh * inst.pue[local] * inst.price_usd_per_mwh[local, k] / 1000.0,
                               minlength=len(self.users))
+        served = np.bincount(a.j, weights=y, minlength=len(self.users))
         for user in self.users:
             j = user.index
-            user.price_index = paid[j] / at_home[j] if at_home[j] > 0 and paid[j] > 0 else 1.0
+            if served[j] > 0:
+                user.price_usd_per_request = user.offer + paid[j] / served[j]
+                user.reference_usd_per_request = user.offer + at_home[j] / served[j]
 
     # -- results -------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.accounting import grid_feedback
-from cosim.cosimulation import COUPLINGS, CoSimulation, Herding
+from cosim.cosimulation import COUPLINGS, CoSimulation, Herding, Market
 from cosim.errors import InputError
 from cosim.glb import Solution, make_policy, objective_terms, solve_offline
 from cosim.instance import Instance, build_instance
@@ -98,7 +98,7 @@ def run_scenario(
     ai_share: float | None = None,
     operators: int = 1,
     herding: Herding = Herding(),
-    elasticity: float = 0.0,
+    elasticity: float | None = None,
     data_dir: Path | None = None,
     source: str | Path = "<scenario>",
     out: Path | None = None,
@@ -108,6 +108,7 @@ def run_scenario(
     """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
     coupling: open | lagged | iterate (online only; default lagged with grids, else open).
+    elasticity: users' price elasticity (default: the scenario's demand.price_elasticity).
     Online runs with open coupling also solve the offline problem, so each policy reports
     its online-to-offline objective ratio (>= 1 up to solver tolerance).
     """
@@ -115,6 +116,9 @@ def run_scenario(
         raise ValueError(f"mode must be one of {MODES}")
     grids_on = scenario.signals.source == "grids"
     coupling = _coupling(coupling, mode, grids_on)
+    d = scenario.demand
+    market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
+                    elasticity=d.price_elasticity if elasticity is None else elasticity, tier_sensitivity=d.tier_sensitivity)
     inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share)
     sites = [dc.site for dc in scenario.datacenters]
     regions, without = [], {}
@@ -128,7 +132,7 @@ def run_scenario(
         plan = solve_offline(inst, policy) if mode == "offline" else None
         model = CoSimulation(inst, sites, policy, grids=regions() if grids_on else (), coupling=coupling,
                              operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
-                             elasticity=elasticity, seed=scenario.seed, without=without)
+                             market=market, seed=scenario.seed, without=without)
         model.run(on_hour)
         return model, plan
 
@@ -149,8 +153,8 @@ def run_scenario(
         metrics = policy_metrics(realized, sol)
         if grids_on:
             metrics["grid_feedback"] = grid_feedback(model, baseline)
-        metrics["demand_response"] = _demand_response(inst, model, elasticity)
-        if mode == "online" and coupling == "open" and elasticity == 0:
+        metrics["demand_response"] = _demand_response(inst, model, market)
+        if mode == "online" and coupling == "open" and not market.responsive:
             offline = solve_offline(inst, make_policy(name, scenario.policy))
             metrics["online"] = {
                 "algorithm": sol.algorithm,
@@ -183,9 +187,13 @@ def _coupling(coupling: str | None, mode: str, grids_on: bool) -> str:
     return coupling
 
 
-def _demand_response(inst: Instance, model: CoSimulation, elasticity: float) -> dict:
-    """Users' answer to the price of inference, kept apart from grid feedback."""
-    base = float(inst.demand.sum())
-    realized = float(model.demand.sum())
-    return {"elasticity": elasticity, "requests_base": base, "requests_realized": realized,
-            "requests_added_share": realized / base - 1.0 if base > 0 else 0.0}
+def _demand_response(inst: Instance, model: CoSimulation, market: Market) -> dict:
+    """Users' answer to the price of inference, kept apart from grid feedback: requests in
+    all and per tier, against the trace or profile."""
+    base, realized = float(inst.demand.sum()), float(model.demand.sum())
+    per_tier = {tier: {"requests_base": float(inst.demand[inst.user_tier == t].sum()),
+                       "requests_realized": float(model.demand[inst.user_tier == t].sum())}
+                for t, tier in enumerate(inst.tiers)}
+    return {"elasticity": market.elasticity, "tier_sensitivity": market.tier_sensitivity,
+            "requests_base": base, "requests_realized": realized,
+            "requests_added_share": realized / base - 1.0 if base > 0 else 0.0, "per_tier": per_tier}

@@ -122,6 +122,13 @@ class Demand(_Strict):
     """eglb-workload: dataset folder under the data dir."""
     file: str | None = None
     """csv: hourly file (a `time` column, one column per region), relative to the data dir."""
+    price_elasticity: NonNegative = 0.0
+    """Co-simulation: elasticity of a user's requests to the price per request it pays (0: fixed)."""
+    list_price_usd_per_request: Positive = 0.001
+    """Co-simulation: what a request costs users before tier discounts; energy cost passes through on top."""
+    tier_sensitivity: NonNegative = 0.0
+    """Co-simulation: logit weight on a tier's price (over the list price) when users choose
+    their tier (0: every tier keeps its share)."""
 
     @model_validator(mode="after")
     def _file_for_csv(self):
@@ -204,6 +211,8 @@ class Tier(_Strict):
     """gamma of Luo & Cheng: USD per request per second of network and queueing latency."""
     capacity_classes: list[str] | None = None
     """Data-center classes this tier may use (system mask); any when omitted."""
+    discount: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    """Share off the list price for requests in this tier (co-simulation tier choice)."""
 
     @field_validator("tau_ms", mode="before")
     @classmethod
