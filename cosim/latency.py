@@ -19,7 +19,6 @@ Matrix row numbers in messages are the ones a spreadsheet user sees: the header 
 """
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import InputError
+from cosim.loaders import read_csv_records
 
 __all__ = [
     "AZURE_REGIONS",
@@ -170,25 +170,6 @@ def fiber_rtt_ms(
 # --------------------------------------------------------------------------------------
 
 
-def _read_records(path: Path) -> list[list[str]]:
-    if not path.exists():
-        raise InputError(path, "file", "not found")
-    if not path.is_file():
-        raise InputError(path, "file", "not a file")
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            records = list(csv.reader(handle))
-    except UnicodeDecodeError as exc:
-        raise InputError(path, "file", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except csv.Error as exc:
-        raise InputError(path, "file", f"not a readable CSV file ({exc})") from None
-    except OSError as exc:
-        raise InputError(path, "file", f"cannot be read ({exc.strerror or exc})") from None
-    while records and not any(field.strip() for field in records[-1]):
-        records.pop()  # trailing blank lines are harmless
-    return records
-
-
 def _parse_rtt(path: Path, text: str, row: int, column: str) -> float:
     """One cell in ms: NaN when empty, else a finite number (range checked by the caller)."""
     text = text.strip()
@@ -213,7 +194,7 @@ def load_rtt_matrix(path: str | Path) -> pd.DataFrame:
     Every malformed input raises :class:`InputError` naming the file and the row or column.
     """
     path = Path(path)
-    records = _read_records(path)
+    records = read_csv_records(path)
     if not records:
         raise InputError(path, "header", "the file is empty (a header row is needed)")
     header = [name.strip() for name in records[0]]

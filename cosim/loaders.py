@@ -37,6 +37,7 @@ __all__ = [
     "load_azure_llm_trace",
     "load_eglb",
     "load_hourly_csv",
+    "read_csv_records",
     "resolve_data_dir",
 ]
 
@@ -76,14 +77,9 @@ def _quote_list(names: Sequence[str]) -> str:
     return ", ".join(repr(n) for n in names) if names else "(none)"
 
 
-def _read_table(path: str | Path) -> _Table:
-    """Read *path* as a comma-separated UTF-8 file with a header row.
-
-    Header names are stripped of surrounding whitespace. Trailing empty lines are ignored;
-    an empty line between data rows, a row with the wrong number of fields, a duplicate or
-    empty header name are refused.
-    """
-    path = Path(path)
+def read_csv_records(path: Path) -> list[list[str]]:
+    """The rows of a UTF-8 CSV file as lists of strings, trailing blank lines dropped;
+    InputError(path, "file", ...) when it cannot be read as one."""
     if not path.exists():
         raise InputError(path, "file", "not found")
     if not path.is_file():
@@ -97,9 +93,20 @@ def _read_table(path: str | Path) -> _Table:
         raise InputError(path, "file", f"not a readable CSV file ({exc})") from None
     except OSError as exc:
         raise InputError(path, "file", f"cannot be read ({exc.strerror or exc})") from None
-
     while records and not any(field.strip() for field in records[-1]):
-        records.pop()
+        records.pop()  # trailing blank lines are harmless
+    return records
+
+
+def _read_table(path: str | Path) -> _Table:
+    """Read *path* as a comma-separated UTF-8 file with a header row.
+
+    Header names are stripped of surrounding whitespace. Trailing empty lines are ignored;
+    an empty line between data rows, a row with the wrong number of fields, a duplicate or
+    empty header name are refused.
+    """
+    path = Path(path)
+    records = read_csv_records(path)
     if not records:
         raise InputError(path, "header", "the file is empty (a header row is needed)")
     header = [name.strip() for name in records[0]]
