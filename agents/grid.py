@@ -21,6 +21,8 @@ class GridAgent(mesa.Agent):
         # hour -> dispatch without data centers; may be shared by the runs of one scenario,
         # whose grids are the same whatever the policy
         self._without = {} if without is None else without
+        self.background_mw = self.hours.profiles.load_mw.sum(axis=1).to_numpy(float)
+        """(T,) the grid's own demand per hour, MW (the loads of its net)."""
 
     def dispatch(self, hour: int, site_mw: np.ndarray) -> HourOutcome:
         """Hour *hour* dispatched with *site_mw* at the sites' buses."""
@@ -32,8 +34,3 @@ class GridAgent(mesa.Agent):
         if hour not in self._without:
             self._without[hour] = self.hours.dispatch(hour, None)
         return self._without[hour]
-
-    @property
-    def background_mw(self) -> np.ndarray:
-        """(T,) the grid's own demand per hour, MW (the loads of its net)."""
-        return self.hours.profiles.load_mw.sum(axis=1).to_numpy(float)
