@@ -181,8 +181,7 @@ class CoSimulation(mesa.Model):
         for m, op in enumerate(self.operators):
             if m > 0:
                 shown = self._publish(k, load + per_op * (len(self.operators) - m))
-            load += self._load(op.decide(k, self._shown(k, shown))[0], k)
-            op.commit()
+            load += self._load(op.decide(k, self._shown(k, shown))[0], k)  # decide commits
         return self._combine(k, load)
 
     def _decide_all(self, k: int, shown: dict, *, commit: bool = True) -> np.ndarray:

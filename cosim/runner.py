@@ -138,15 +138,15 @@ def run_scenario(
 
     result = RunResult(scenario, inst)
     names = list(policies or scenario.policies)
-    baseline = None
+    baseline, baseline_plan = None, None
     if grids_on:
         if on_policy:
             on_policy(f"{BASELINE} (baseline)")
-        baseline, _ = simulate(BASELINE)
+        baseline, baseline_plan = simulate(BASELINE)
     for name in names:
         if on_policy:
             on_policy(name)
-        model, plan = (baseline, None) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
+        model, plan = (baseline, baseline_plan) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
         seen, realized = model.instances()
         sol = model.solution(plan)
         sol.objective_usd = plan.objective_usd if plan is not None else objective_terms(seen, sol.policy, sol.arcs, sol.x, sol.u)["total_usd"]
