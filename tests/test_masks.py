@@ -23,6 +23,7 @@ from cosim.instance import build_instance
 from cosim.masks import reach, reasons
 from cosim.metrics import policy_metrics, relocatable
 from cosim.scenario import EU_COUNTRIES, load_scenario, parse_scenario
+from tests.test_scenario import refused as refused_at
 
 SRC = "test.yaml"
 T, F = True, False
@@ -35,17 +36,8 @@ RTT_PER_10_DEG = 2 * KM_PER_10_DEG * 1.5 / 200.0  # 16.679 ms at inflation 1.5, 
 
 
 def refused(call, field: str, *reason_parts: str, source: str = SRC) -> InputError:
-    """Run *call*; expect InputError reading ``source: field: reason`` on one line."""
-    with pytest.raises(InputError) as info:
-        call()
-    exc = info.value
-    message = str(exc)
-    assert "\n" not in message, message
-    assert message.startswith(f"{source}: {field}: "), message
-    assert exc.where == field, message
-    for part in reason_parts:
-        assert part in exc.reason, (part, message)
-    return exc
+    """test_scenario.refused with the field first and the scenario source by default."""
+    return refused_at(call, source, field, *reason_parts)
 
 
 def model(name="m1", energy=1.0, resources=1.0, quality=50.0, **extra) -> dict:
