@@ -134,6 +134,9 @@ class CoSimulation(mesa.Model):
         self.shed_mw = np.zeros((g_count, t_count))
         self.iterations = np.ones(t_count, dtype=int)
         self.residual = np.zeros(t_count)
+        self.published_mw = np.zeros((n, t_count))
+        """(N, T) iterate: the load the hour's last published signals were dispatched with (the
+        residual is the relative L1 distance of facility_mw from it); other couplings: zeros."""
         self.datacollector = mesa.DataCollector(model_reporters={
             "facility_mw": lambda m: float(m.facility_mw[:, m.hour - 1].sum()),
             "iterations": lambda m: int(m.iterations[m.hour - 1]),
@@ -192,16 +195,25 @@ class CoSimulation(mesa.Model):
         return self._combine(k, load)
 
     def _iterate(self, k: int) -> np.ndarray:
-        """Same-hour fixed point: publish with a load, decide, relax the load towards the
-        decision, until it moves less than iterate_tol (relative, L1) or the cap is hit."""
+        """Same-hour fixed point: publish with a load, decide, move the load towards the
+        decision, until the decision is within iterate_tol (relative, L1) of the load it was
+        published with, or the cap is hit. The load moves by relaxation, except when two
+        successive decisions agree within iterate_tol: then it jumps to the decision, and the
+        next round confirms (or refutes) it with the same stopping test."""
         guess = self.facility_mw[:, k - 1] if k > 0 else self._decide_all(k, self._exogenous(k), commit=False)
+        last = None  # the previous round's decision
         for n in range(1, self.iterate_max + 1):
             load = self._decide_all(k, self._publish(k, guess), commit=False)
-            moved = np.abs(load - guess).sum() / max(np.abs(load).sum(), 1e-9)
+            moved = _relative_l1(load, guess)
             self.iterations[k], self.residual[k] = n, moved
+            self.published_mw[:, k] = guess
             if moved <= self.iterate_tol:
                 break
-            guess = (1 - self.relaxation) * guess + self.relaxation * load
+            if last is not None and _relative_l1(load, last) <= self.iterate_tol:
+                guess = load  # the decision stopped moving while the relaxed load crawls towards it
+            else:
+                guess = (1 - self.relaxation) * guess + self.relaxation * load
+            last = load
         for op in self.operators:
             op.commit()
         return load
@@ -321,3 +333,8 @@ class CoSimulation(mesa.Model):
         seen = replace(self.inst, demand=self.demand, **self.seen)
         realized = replace(self.inst, demand=self.demand, **self.realized)
         return seen, realized
+
+
+def _relative_l1(a: np.ndarray, b: np.ndarray) -> float:
+    """sum |a - b| / sum |a| (MW over MW), 0 when both are zero."""
+    return float(np.abs(a - b).sum() / max(np.abs(a).sum(), 1e-9))
