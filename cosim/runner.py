@@ -9,9 +9,9 @@ from a file or the synthetic generator) the loop runs open, with no feedback.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from cosim.scenario import Scenario
 
 MODES = ("offline", "online")
 BASELINE = "nearest"
+NO_HERDING_CONTROL = Herding()
 
 
 def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
@@ -97,7 +98,7 @@ def run_scenario(
     coupling: str | None = None,
     ai_share: float | None = None,
     operators: int = 1,
-    herding: Herding = Herding(),
+    herding: Herding = NO_HERDING_CONTROL,
     elasticity: float | None = None,
     data_dir: Path | None = None,
     source: str | Path = "<scenario>",
@@ -116,6 +117,9 @@ def run_scenario(
         raise ValueError(f"mode must be one of {MODES}")
     grids_on = scenario.signals.source == "grids"
     coupling = _coupling(coupling, mode, grids_on)
+    if herding.sequential and coupling != "lagged":
+        raise InputError("--sequential", f"--mode {mode} --coupling {coupling}",
+                         "cumulative shifting needs --mode online --coupling lagged")
     d = scenario.demand
     market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
                     elasticity=d.price_elasticity if elasticity is None else elasticity, tier_sensitivity=d.tier_sensitivity)
@@ -125,7 +129,7 @@ def run_scenario(
     if grids_on:
         from grids.signals import grid_regions
 
-        regions = lambda: grid_regions(sites, seed=scenario.seed)  # noqa: E731 - fresh nets per run
+        regions = lambda: grid_regions(sites, seed=scenario.seed)  # fresh nets per run
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
@@ -152,7 +156,7 @@ def run_scenario(
         sol.objective_usd = plan.objective_usd if plan is not None else objective_terms(seen, sol.policy, sol.arcs, sol.x, sol.u)["total_usd"]
         metrics = policy_metrics(realized, sol)
         if grids_on:
-            metrics["grid_feedback"] = grid_feedback(model, baseline)
+            metrics["grid_feedback"] = grid_feedback(model, baseline, ai_share_requested=ai_share)
         metrics["demand_response"] = _demand_response(inst, model, market)
         if mode == "online" and coupling == "open" and not market.responsive:
             offline = solve_offline(inst, make_policy(name, scenario.policy))
@@ -196,4 +200,5 @@ def _demand_response(inst: Instance, model: CoSimulation, market: Market) -> dic
                 for t, tier in enumerate(inst.tiers)}
     return {"elasticity": market.elasticity, "tier_sensitivity": market.tier_sensitivity,
             "requests_base": base, "requests_realized": realized,
-            "requests_added_share": realized / base - 1.0 if base > 0 else 0.0, "per_tier": per_tier}
+            "requests_added_share": realized / base - 1.0 if base > 0 else 0.0, "per_tier": per_tier,
+            "unserved_over_plan_capacity_requests": float(model.replay_unserved.sum())}
