@@ -338,7 +338,7 @@ class CoSimulation(mesa.Model):
             solver=base.solver if base is not None else ("CLARABEL" if self.policy.conic else "HIGHS"),
             objective_usd=math.nan, solve_s=base.solve_s if base is not None else sum(op.solver.solve_s for op in self.operators),
             total_s=self.run_s + (base.total_s if base is not None else 0.0),
-            fallback_hours=sorted(self.fallback_hours | set(base.fallback_hours if base is not None else ())),
+            fallback_hours=sorted(self.fallback_hours),
         )
 
     def instances(self) -> tuple[Instance, Instance]:

@@ -7,10 +7,10 @@ Everything runs paper10 cut to a few hours (10 sites on 6 regional nets, 30 user
 
 - tiny: paper10 as shipped, about 1 MW per site against grids of hundreds to thousands of
   MW (grid_feedback["ai_share"] ~ 3.6e-4);
-- large: run_scenario(ai_share=LARGE). The share holds for the first, offline baseline only
-  (docs/cosimulation.md): what the co-simulated runs draw is ~0.016 of the grids' demand
-  for LARGE = 0.1 (test_ai_share_scales_the_first_baseline_to_the_share). The figures
-  quoted below are the ones measured with the code as it is.
+- large: run_scenario(ai_share=LARGE). The share is exact for the first, offline baseline
+  (docs/cosimulation.md); the co-simulated runs draw 0.09-0.11 of the grids' demand for
+  LARGE = 0.1 (test_ai_share_scales_the_first_baseline_to_the_share). The figures quoted
+  below are the ones measured with the code as it is.
 
 The grid-level accounting (attributional versus consequential on two hand-built regions,
 the sign of the first-order gap, who pays, rebound) is tests/test_accounting.py's.
@@ -246,11 +246,14 @@ def test_tiny_share_realized_equals_first_order(runs, coupling):
 
 @pytest.mark.parametrize("coupling", ["offline", *COUPLINGS])
 def test_large_share_realized_departs_from_first_order(runs, coupling):
-    """ai_share=0.1 (the baseline actually draws ~0.016 of the grids' demand): the load
-    leaves the LMEs' validity ranges. Measured (consequential - first-order) / first-order,
-    cost-glb / se-glb: offline -0.191 / -0.200; open -0.191 / -0.218; lagged -0.031 /
-    -0.115; iterate +0.281 / -0.080. Asserted: |gap| > 0.02 for every policy and coupling
-    (against <= 6e-13 at the tiny share)."""
+    """ai_share=0.1 (the runs draw 0.089-0.110 of the grids' demand): the load leaves the
+    LMEs' validity ranges. Measured (consequential - first-order) / first-order, cost-glb /
+    se-glb: offline -0.061 / -0.061; open -0.061 / -0.072; lagged -0.088 / -0.176; iterate
+    -0.115 / -0.123. Asserted: |gap| > 0.02 for every policy and coupling (against <= 6e-13
+    at the tiny share). Decided on exogenous prices (offline, open), the energy bill at the
+    re-dispatched prices departs from the predicted one by +0.54 % / +1.1 % (offline) and
+    +0.54 % / +0.53 % (open): small, as these policies stay close to the baseline load the
+    exogenous signals were dispatched with, but far above the tiny share's 1e-6."""
     result = runs(f"large-{coupling}")
     for name, _ in _models(result):
         gf = result.metrics[name]["grid_feedback"]
@@ -259,7 +262,7 @@ def test_large_share_realized_departs_from_first_order(runs, coupling):
     if coupling in ("offline", "open"):  # decided on exogenous prices, billed at the re-dispatched ones
         for name, _ in _models(result):
             gf = result.metrics[name]["grid_feedback"]
-            assert abs(gf["energy_cost_realized_usd"] / gf["energy_cost_predicted_usd"] - 1) > 0.02, name
+            assert abs(gf["energy_cost_realized_usd"] / gf["energy_cost_predicted_usd"] - 1) > 2e-3, name
 
 
 def test_savings_against_the_baseline_are_differences_of_totals(runs):
@@ -295,16 +298,20 @@ def test_ai_share_scales_the_first_baseline_to_the_share(spec, runs):
     """docs/cosimulation.md, AI share: `nearest` solved offline on the grids without data
     centers gives the baseline load; each grid's data centers (capacity) and their local
     users (requests) are scaled by X x the grid's mean demand / that load's mean, so that
-    baseline draws X of every grid's demand. The share holds for that first baseline only:
-    scaled up 30-400x, energy outweighs the (unscaled) quality term and every policy, the
-    co-simulated nearest included, moves to llama2-7b. Measured realized ai_share: 0.0080
-    for X = 0.05, 0.016 for X = 0.1 (against 0.1 x the first baseline's load)."""
+    baseline draws X of every grid's demand; the social weight is scaled by the requests'
+    total factor, so that quality keeps its weight against energy. The share is exact for
+    that first baseline only; the runs decide again on the signals the load produces.
+    Measured realized ai_share at X = 0.1: 0.108 (cost-glb, lagged), 0.091 (se-glb); 0.016
+    for both before the social weight was scaled (every policy moved to llama2-7b)."""
     base = build_instance(spec)
     scaled = decision_instance(spec, ai_share=LARGE)
     plan = solve_offline(base, make_policy("nearest", spec.policy))
     baseline_mw = site_hourly(base, plan)["facility_kwh"] / 1000.0
     factor = scaled.capacity / base.capacity
     np.testing.assert_allclose(scaled.demand, base.demand * factor[base.local][:, None], rtol=1e-12)
+    requests_factor = scaled.demand.sum() / base.demand.sum()
+    assert 30 < requests_factor < 400, requests_factor  # measured 282 on these 6 h
+    assert scaled.weights.social_weight_usd == pytest.approx(base.weights.social_weight_usd * requests_factor, rel=1e-12)
     m = runs("large-lagged").models["cost-glb"]
     sites = [dc.site for dc in spec.datacenters]
     for g, grid in enumerate(m.grids):
@@ -313,7 +320,7 @@ def test_ai_share_scales_the_first_baseline_to_the_share(spec, runs):
         assert drawn == pytest.approx(LARGE * m.grid_background_mw[g].mean(), rel=1e-9), grid.name
     gf = runs("large-lagged").metrics["cost-glb"]["grid_feedback"]
     realized = gf["ai_share"]
-    assert 0.001 < realized < LARGE, realized
+    assert 0.8 * LARGE < realized < 1.2 * LARGE, realized
     assert gf["ai_share_requested"] == LARGE
     assert runs("tiny-lagged").metrics["cost-glb"]["grid_feedback"]["ai_share_requested"] is None
     # per grid: the data centers' MWh on the grid over the grid's own; weighted, the whole share
@@ -350,7 +357,7 @@ def test_lagged_and_open_agree_at_a_tiny_share(runs):
 def test_lagged_and_open_differ_at_a_large_share(runs):
     """At ai_share=0.1 the lagged operators see the grids' answer to the last hour's load
     (measured: published prices up to 9 927 USD/MWh apart from the exogenous ones, whole
-    users moved, facility MW 24 % (cost-glb) and 69 % (se-glb) apart). Hour 0 is the same."""
+    users moved, facility MW 25 % (cost-glb) and 17 % (se-glb) apart). Hour 0 is the same."""
     open_, lagged = runs("large-open"), runs("large-lagged")
     for name in POLICIES:
         mo, ml = open_.models[name], lagged.models[name]
@@ -415,21 +422,27 @@ def test_iterate_residual_is_measured_against_the_published_load(runs, spec, sha
                                                    atol=1e-9, err_msg=f"{name} {grid.name} hour {k} {signal}")
 
 
-def test_iterate_jump_reaches_the_relaxed_fixed_point_in_fewer_rounds(runs, spec):
-    """Large share: the same hours co-simulated with plain relaxation (iterate_jump=False)
-    and with the jump to a stable decision (the default). Where both converge, their loads
-    agree within 2 x iterate_tol (relative L1; measured on 24 h: at most 2.9e-4, mostly 0);
-    the jump needs fewer rounds (measured on 24 h, cost-glb / se-glb: 6.7 / 6.4 rounds per
-    hour against 10.7 / 10.3) and stops at the cap in no more hours."""
-    result = runs("large-iterate")
+def test_iterate_jump_reaches_the_relaxed_fixed_point_in_fewer_rounds(spec):
+    """ai_share=0.03 (where most hours have a fixed point: at 0.1 cost-glb's load flips
+    between sites and stops at the cap every hour), the same hours co-simulated with plain
+    relaxation (iterate_jump=False) and with the jump to a stable decision (the default).
+    Where both converge, their loads agree within 2 x iterate_tol (relative L1); the jump
+    needs fewer rounds and stops at the cap in no more hours. Measured (6 h), cost-glb:
+    both converge in 4 hours, loads identical there, 3 rounds per converged hour against
+    6-8, 2 hours at the cap either way; se-glb: all 6 hours, loads within 1.9e-4, 25 rounds
+    against 43."""
+    inst = decision_instance(spec, ai_share=0.03)
     sites = [dc.site for dc in spec.datacenters]
-    for name, jumped in _models(result):
-        plain = CoSimulation(result.instance, sites, jumped.policy, grids=grid_regions(sites, seed=spec.seed),
-                             coupling="iterate", iterate_jump=False, seed=spec.seed)
-        plain.run()
+    for name in POLICIES:
+        models = {}
+        for jump in (True, False):
+            models[jump] = CoSimulation(inst, sites, make_policy(name, spec.policy), grids=grid_regions(sites, seed=spec.seed),
+                                        coupling="iterate", iterate_jump=jump, seed=spec.seed)
+            models[jump].run()
+        jumped, plain = models[True], models[False]
         tol = plain.iterate_tol
         both = (plain.residual <= tol) & (jumped.residual <= tol)
-        assert both.sum() >= HOURS - 1, (name, plain.residual, jumped.residual)
+        assert both.sum() >= 4, (name, plain.residual, jumped.residual)
         apart = np.abs(jumped.facility_mw - plain.facility_mw).sum(axis=0) / plain.facility_mw.sum(axis=0)
         assert apart[both].max() <= 2 * tol, (name, apart)
         assert jumped.iterations.sum() < plain.iterations.sum(), (name, jumped.iterations, plain.iterations)
@@ -478,9 +491,10 @@ def test_three_operators_serve_what_one_serves_and_combine_their_decisions(runs)
 
 
 def test_damping_lowers_the_load_swing(runs):
-    """Three operators herding on the lagged grids at ai_share=0.1: a switching cost of 5x
-    the hour's typical arc cost per unit of demand moved steadies the load. Measured
-    load_swing, cost-glb: 0.270 undamped, 0.096 damped (se-glb 0.269, 0.092)."""
+    """Three operators herding on the lagged grids at ai_share=0.1 (deciding on the same
+    signals, they move as one operator would: the same load_swing as one): a switching
+    cost of 5x the hour's typical arc cost per unit of demand moved steadies the load.
+    Measured load_swing, cost-glb: 0.084 undamped, 0.055 damped (se-glb 0.183, 0.045)."""
     free, damped = runs("large-lagged-3ops"), runs("large-lagged-3ops-damped")
     for name in POLICIES:
         s_free = free.metrics[name]["grid_feedback"]["load_swing"]
@@ -524,7 +538,7 @@ def test_open_operators_without_feedback_decide_as_one(spec):
     for name, atol in (("cost-glb", 1e-6), ("se-glb", 1e-2)):
         m1, m3 = one.models[name], three.models[name]
         for op in m3.operators:
-            assert op.solver.inst.weights.social_weight_usd == pytest.approx(short.policy.social_weight_usd / 3)
+            assert op.solver.inst.weights.social_weight_usd == pytest.approx(one.instance.weights.social_weight_usd / 3)
         np.testing.assert_allclose(m3.x, m1.x, atol=atol, err_msg=name)
         moved = np.abs(m3.facility_mw - m1.facility_mw).sum(axis=0) / m1.facility_mw.sum(axis=0)
         assert moved.max() < 1e-5, (name, moved)  # measured se-glb 9.7e-7, cost-glb 0
@@ -562,7 +576,7 @@ def test_no_elasticity_keeps_the_base_demand(runs):
 def test_elastic_users_answer_the_price_of_inference(runs):
     """elasticity=0.5, ai_share=0.1, lagged: the first hour is the base demand (every price
     at its reference); later hours move with the energy cost per request users were served
-    at. Measured requests_added_share: +0.0210 (cost-glb), +0.0043 (se-glb)."""
+    at. Measured requests_added_share: +0.0401 (cost-glb), +0.0081 (se-glb)."""
     result = runs("large-lagged-elastic")
     inst = result.instance
     for name, m in _models(result):
@@ -651,6 +665,9 @@ def test_offline_plan_without_price_response_is_replayed_unchanged(runs):
         np.testing.assert_array_equal(m.x, m.operators[0].plan.x)
         assert (m.replay_unserved == 0).all(), name
         assert result.metrics[name]["demand_response"]["unserved_over_plan_capacity_requests"] == 0.0
+        # solve.total_s: the plan's own time plus the replay's
+        plan_s, total_s = m.operators[0].plan.total_s, result.metrics[name]["solve"]["total_s"]
+        assert plan_s > 0 and total_s == pytest.approx(plan_s + m.run_s, abs=1e-4) and m.run_s > 0, (plan_s, total_s)
 
 
 # ======================================================================================
@@ -720,8 +737,13 @@ def test_summary_grid_feedback_keys(twice):
     _, out = twice[0]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["coupling"] == "lagged" and summary["mode"] == "online" and summary["signals"] == "grids"
+    assert summary["ai_share"]["requested"] == LARGE
+    assert summary["ai_share"]["social_weight_usd"] == pytest.approx(twice[0][0].instance.weights.social_weight_usd)
+    assert summary["ai_share"]["social_weight_usd"] > 30 * load_scenario("paper10").policy.social_weight_usd
     assert set(summary["policies"]) == set(POLICIES)
     for name in POLICIES:
+        solve = summary["policies"][name]["solve"]
+        assert solve["total_s"] > 0 and solve["total_s"] >= solve["solver_s"], solve  # the co-simulation's wall time
         gf = summary["policies"][name]["grid_feedback"]
         assert set(gf) >= {"coupling", "operators", "emissions_attributional_t", "emissions_consequential_t",
                            "emissions_first_order_t", "energy_cost_predicted_usd", "energy_cost_realized_usd",
