@@ -369,7 +369,8 @@ def _operator_share(inst: Instance, operators: int) -> Instance:
 def _home_sites(inst: Instance) -> np.ndarray:
     """(J,) the data center whose energy cost is each user's reference price: its region's
     local site, or, for a region without one (local = -1), the nearest site that may serve
-    it (any model; the nearest of all if none may)."""
+    it (any model; the nearest of all if none may). Without coordinates every distance is
+    0 and the first such site in scenario order is taken, as the `nearest` policy does."""
     home = np.array(inst.local, dtype=int)
     usable = inst.feasible.any(axis=2)  # (J, N)
     for j in np.flatnonzero(home < 0):
