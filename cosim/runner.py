@@ -64,8 +64,8 @@ def _scaled_social_weight(scaled: Instance, base: Instance) -> Instance:
     of request-averaged quality loss) does not. Left as it is, scaling paper10 up 30-400x
     makes quality nearly free against energy, every policy moves to the smallest model and
     draws about a sixth of the share asked for (docs/cosimulation.md, AI share). One weight
-    for all regions: the grids' factors differ, so regions scaled more than the mean weigh
-    quality a little less than at the scenario's scale, and the others more."""
+    for all regions: the grids' factors differ, so against energy a region weighs quality
+    (mean factor / its grid's factor) times as much as at the scenario's scale."""
     factor = float(scaled.demand.sum() / base.demand.sum()) if base.demand.sum() > 0 else 1.0
     w = scaled.weights
     return replace(scaled, weights=w.model_copy(update={"social_weight_usd": w.social_weight_usd * factor}))
