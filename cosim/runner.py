@@ -65,7 +65,7 @@ def _scaled_social_weight(scaled: Instance, base: Instance) -> Instance:
     makes quality nearly free against energy, every policy moves to the smallest model and
     draws about a sixth of the share asked for (docs/cosimulation.md, AI share). One weight
     for all regions: the grids' factors differ, so against energy a region weighs quality
-    (mean factor / its grid's factor) times as much as at the scenario's scale."""
+    (the requests' factor / its grid's factor) times as much as at the scenario's scale."""
     factor = float(scaled.demand.sum() / base.demand.sum()) if base.demand.sum() > 0 else 1.0
     w = scaled.weights
     return replace(scaled, weights=w.model_copy(update={"social_weight_usd": w.social_weight_usd * factor}))
