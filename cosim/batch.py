@@ -220,6 +220,7 @@ def run_batch(
         raise
     finally:
         result.elapsed_s = time.perf_counter() - t0
+    _clean_tmp(runs_dir)  # every task is back: what is left belonged to workers lost mid-run
     return result
 
 

@@ -293,8 +293,8 @@ def batch(
     ran = len(result.rows)
     where = f"{result.elapsed_s:.1f} s on {result.workers} worker(s)" if ran else "nothing to run"
     console.print(f"{len(spec.runs)} run(s): {ran} ran ({counts['ok']} ok, {counts['failed']} failed), "
-                  f"{len(result.skipped)} skipped as done before; {where}", highlight=False)
-    console.print(f"catalog {out / 'catalog.duckdb'}, outputs in {out / 'runs'}/")
+                  f"{len(result.skipped)} skipped as done before; {where}", highlight=False, soft_wrap=True)
+    console.print(f"catalog {out / 'catalog.duckdb'}, outputs in {out / 'runs'}/", highlight=False, soft_wrap=True)
     if len(failed):
         raise typer.Exit(1)
 
