@@ -15,6 +15,8 @@ import json
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -136,7 +138,8 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
     env = {name: "1" for name in _THREAD_VARS}
     import dask
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **env}}):
+    spawn_env = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **env}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_env}), _sigint_ignored():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
     try:
@@ -161,6 +164,20 @@ def pending(sweep: Sweep, out: Path) -> list[Run]:
 
 def _complete(run: Run, done: set[str], runs_dir: Path) -> bool:
     return run.run_id in done and (runs_dir / run.run_id / "summary.json").is_file()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Worker processes started meanwhile inherit SIGINT ignored (Python keeps an ignored SIGINT
+    ignored), so a Ctrl-C in the terminal reaches only this process, which stops the cluster."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_batch(

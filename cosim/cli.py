@@ -278,7 +278,8 @@ def batch(
                 result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished)
             except KeyboardInterrupt:
                 progress.stop()
-                err_console.print(f"{counts['ok'] + counts['failed']} run(s) recorded in {catalog.path}; rerun to resume")
+                err_console.print(f"{counts['ok'] + counts['failed']} run(s) recorded in {catalog.path}; rerun to resume",
+                                  highlight=False, soft_wrap=True)
                 raise
             rows = catalog.rows([run.run_id for run in spec.runs])
     finally:
@@ -366,7 +367,7 @@ def _number(value: float | None) -> str:
 def main() -> None:
     """Entry point: bad input exits 2 with one line, solver failures exit 1."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except InputError as exc:
         _error_line(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
@@ -393,6 +394,8 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         where = f"{ctx.command_path}: " if ctx is not None else ""
         _error_line(f"[red]error:[/red] {escape(where + exc.format_message())}")
+        sys.exit(code)
+    if isinstance(code, int) and code:  # typer returns a command's typer.Exit(code) (and Ctrl-C's 130) without standalone mode
         sys.exit(code)
 
 

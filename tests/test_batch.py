@@ -196,6 +196,57 @@ def test_a_failing_run_is_recorded_with_its_error_and_the_others_complete(tmp_pa
     assert sorted(p.name for p in (out / "runs").iterdir()) == [sweep.runs[0].run_id]  # nothing half-written
 
 
+@pytest.mark.slow
+def test_ctrl_c_keeps_completed_runs_and_a_rerun_resumes(tmp_path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C: exit 130, the recorded runs
+    whole, no worker traceback; the rerun does the rest and skips what was recorded; a failed
+    run makes the command exit 1."""
+    sweep = write_sweep(tmp_path, """
+        masks:
+          fine: {}
+          broken: {demand: {source: csv, file: no-such-demand.csv}}
+        axes:
+          mask: [fine, broken]
+          policy: [nearest, cost-glb]
+          seed: [1, 2]
+    """)
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k != "COSIM_DATA_DIR"}
+    driver = subprocess.Popen([sys.executable, "-m", "cosim.cli", "batch", str(sweep), "--workers", "2", "--out", str(out),
+                               "--data-dir", str(tmp_path)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(not p.name.startswith(".") for p in (out / "runs").glob("*")):  # a run finished
+            assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.killpg(driver.pid, signal.SIGINT)
+        _, stderr = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    assert driver.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    recorded = catalog_rows(out)
+    assert 1 <= len(recorded) < 8
+    assert re.search(rf"{len(recorded)} run\(s\) recorded in .*catalog.duckdb; rerun to resume", said(stderr)), stderr
+    for run_id, r in recorded[recorded["status"] == "ok"].iterrows():
+        assert (out / "runs" / run_id / "summary.json").is_file()
+    done_ok = int((recorded["status"] == "ok").sum())
+    proc = batch(sweep, "--workers", 2, "--out", out, "--data-dir", tmp_path, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr  # the broken runs failed; the sweep went through
+    assert f"8 run(s): {8 - done_ok} ran" in said(proc.stdout) and f"{done_ok} skipped as done before" in said(proc.stdout)
+    rows = catalog_rows(out)
+    assert len(rows) == 8
+    assert (rows.loc[rows["mask"] == "fine", "status"] == "ok").all()
+    assert (rows.loc[rows["mask"] == "broken", "status"] == "failed").all()
+    assert "failed: broken_" in said(proc.stdout)
+    ok = recorded[recorded["status"] == "ok"]
+    pd.testing.assert_frame_equal(rows.loc[ok.index], ok)  # recorded runs untouched
+
+
 # ======================================================================== a real scheduler
 
 
