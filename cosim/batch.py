@@ -131,6 +131,7 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
         except ValueError as exc:
             raise InputError("--scheduler", scheduler, str(exc)) from None
         try:
+            _prepare_workers(client, scheduler)
             yield client
         finally:
             client.close()
@@ -145,6 +146,7 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
     try:
         client = Client(cluster)
         try:
+            _prepare_workers(client, "local cluster")
             yield client
         finally:
             client.close()
@@ -164,6 +166,23 @@ def pending(sweep: Sweep, out: Path) -> list[Run]:
 
 def _complete(run: Run, done: set[str], runs_dir: Path) -> bool:
     return run.run_id in done and (runs_dir / run.run_id / "summary.json").is_file()
+
+
+def _prepare_workers(client, where: str) -> None:
+    """Import cosim.batch (and with it the runner, cvxpy, pandapower...) in every connected
+    worker now, once: the runs' wall_s then measures the runs, and workers that cannot import
+    cosim (not installed there) are an InputError before anything is written."""
+    try:
+        client.run(_import_batch)
+    except Exception as exc:  # noqa: BLE001 - whatever the worker's environment raised
+        raise InputError("--scheduler" if where != "local cluster" else "workers", where,
+                         f"workers cannot import cosim ({type(exc).__name__}: {exc}); install gridshift where the workers run") from None
+
+
+def _import_batch() -> str:
+    import importlib
+
+    return importlib.import_module("cosim.batch").__file__
 
 
 @contextlib.contextmanager
