@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cosim.catalog import CATALOG, Catalog
 from cosim.errors import InputError
@@ -68,6 +69,13 @@ def test_regulation_masks_expands_to_masks_times_table1_policies():
     for s in by_mask.values():
         assert [t.model_dump(exclude={"tau_ms"}) for t in s.tiers] == [t.model_dump(exclude={"tau_ms"}) for t in paper10.tiers]
         assert s.datacenters == paper10.datacenters and s.seed == paper10.seed
+
+
+def test_every_shipped_sweep_loads():
+    sweeps = [p for p in sorted((REPO_ROOT / "scenarios").glob("*.yaml")) if "axes" in yaml.safe_load(p.read_text())]
+    assert REGULATION in sweeps
+    for path in sweeps:
+        assert load_sweep(path, hours=1).runs, path
 
 
 def test_eu_residency_set_is_the_shipped_eu_residency_scenario():
