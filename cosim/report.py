@@ -157,9 +157,10 @@ def _figure(path: Path, title: str, panels, comparison: pd.DataFrame, masks: lis
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize="small", title="policy")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(policies), title="policy", fontsize="small", frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1 / rows, 1, 1))  # room for the legend below the panels
     write_atomic(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     return path
