@@ -47,6 +47,8 @@ def test_savings_rows_are_the_run_metrics(spec, share_runs):
     assert row["energy_cost_realized_savings_usd"] == pytest.approx(direct["savings"]["energy_cost_realized_usd"], rel=1e-6)
     assert row["ai_share_realized"] == pytest.approx(direct["ai_share"], rel=1e-9)
     assert row["emissions_consequential_t"] == pytest.approx(direct["emissions_consequential_t"], rel=1e-6)
+    scarce = frame.groupby("ai_share_target")["decision_scarcity_site_hours"].first()
+    assert scarce[0.001] == 0 and scarce[0.1] >= 0
 
 
 def test_shares_ordered_and_feedback_grows(share_runs):
@@ -63,7 +65,7 @@ def test_shares_ordered_and_feedback_grows(share_runs):
 
 def test_who_pays_covers_every_grid(share_runs):
     frame = rebound.who_pays_frame(share_runs)
-    metrics = share_runs[0.1]["se-glb"]["grid_feedback"]["savings"]["consumers_cost_change_usd"]
+    metrics = share_runs[0.1].metrics["se-glb"]["grid_feedback"]["savings"]["consumers_cost_change_usd"]
     rows = frame[(frame["ai_share_target"] == 0.1) & (frame["policy"] == "se-glb")].set_index("grid")
     assert set(rows.index) == set(metrics) == {"us_east", "ercot", "nevada", "eu", "singapore", "japan"}
     for grid, usd in metrics.items():
@@ -196,3 +198,58 @@ def test_scripts_bad_input_exit_2_one_line(tmp_path, script, args, parts):
     proc = _script(script, *args, "--out", "out", cwd=tmp_path)
     _bad_input(proc, *parts)
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- regulation
+
+def _catalog(path: Path) -> Path:
+    """A small catalog in the shape issue 6 writes: two masks x two policies x two seeds, one failed run."""
+    import duckdb
+
+    rows = []
+    for mask, factor in (("none", 1.0), ("eu_residency", 1.1)):
+        for policy, rid in (("cost-glb", 0.3), ("se-glb", 0.2)):
+            for seed in (1, 2):
+                rows.append({"run_id": f"{mask}-{policy}-{seed}", "status": "ok", "error": None, "mask": mask,
+                             "policy": policy, "seed": seed, "energy_cost_usd": 1000.0 * factor + seed,
+                             "carbon_t": 10.0 * factor, "perf_cost_max_avg": 1.5 * factor,
+                             "rid": rid / factor, "elapsed_s": 1.0})
+    rows.append({"run_id": "broken", "status": "failed", "error": "solver failure", "mask": "none", "policy": "se-glb",
+                 "seed": 3, "energy_cost_usd": None, "carbon_t": None, "perf_cost_max_avg": None, "rid": None,
+                 "elapsed_s": 0.1})
+    frame = pd.DataFrame(rows)
+    with duckdb.connect(str(path / "catalog.duckdb")) as con:
+        con.register("frame", frame)
+        con.execute("CREATE TABLE runs AS SELECT * FROM frame")
+    return path
+
+
+def test_regulation_tables_from_a_catalog(tmp_path):
+    from cosim.studies import regulation
+
+    runs = regulation.read_catalog(_catalog(tmp_path))
+    assert len(runs) == 9 and (runs["status"] == "failed").sum() == 1
+    table = regulation.mask_table(runs)
+    assert len(table) == 4 and (table["runs"] == 2).all()  # the failed run is not averaged in
+    row = table[(table["mask"] == "none") & (table["policy"] == "se-glb")].iloc[0]
+    assert row["energy_cost_usd"] == pytest.approx(1001.5)
+    cost = regulation.regulation_cost(table).set_index("policy")
+    assert list(cost["mask"]) == ["eu_residency", "eu_residency"]
+    assert cost.loc["se-glb", "energy_cost_usd_change_pct"] == pytest.approx(100 * (1101.5 / 1001.5 - 1))
+    assert cost.loc["cost-glb", "carbon_t_change_pct"] == pytest.approx(10.0)
+    assert cost.loc["se-glb", "rid_change"] == pytest.approx(0.2 / 1.1 - 0.2)
+    assert regulation.plot_masks(table, tmp_path / "masks.png").stat().st_size > 1000
+
+
+def test_regulation_bad_catalogs(tmp_path):
+    from cosim.studies import regulation
+
+    with pytest.raises(InputError, match="not found"):
+        regulation.read_catalog(tmp_path)
+    runs = regulation.read_catalog(_catalog(tmp_path))
+    with pytest.raises(InputError, match="table nope"):
+        regulation.read_catalog(tmp_path, table="nope")
+    with pytest.raises(InputError, match="column rule"):
+        regulation.mask_table(runs, mask="rule")
+    with pytest.raises(InputError, match="no completed run without regulation"):
+        regulation.regulation_cost(regulation.mask_table(runs), unregulated="open-borders")

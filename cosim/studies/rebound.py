@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from cosim.cosimulation import Herding
-from cosim.runner import run_scenario
+from cosim.runner import RunResult, run_scenario
 from cosim.scenario import Scenario
 from cosim.studies.common import pyplot, save_figure
 
@@ -33,30 +33,37 @@ se-glb: the equity-aware one (Lq norms over regions and sites)."""
 
 
 def share_runs(scenario: Scenario, shares: Iterable[float] = SHARES, policies: Iterable[str] = POLICIES, *,
-               mode: str = "offline") -> dict[float, dict[str, dict]]:
-    """{AI share: {policy: metrics}}: one co-simulation per share (`--ai-share`), offline plans
-    replayed through the grids by default (the papers' setting: decisions never see the grids'
+               mode: str = "offline") -> dict[float, RunResult]:
+    """{AI share: run}: one co-simulation per share (`--ai-share`), offline plans replayed
+    through the grids by default (the papers' setting: decisions never see the grids'
     response)."""
-    return {float(share): run_scenario(scenario, policies=list(policies), mode=mode, ai_share=share).metrics
+    return {float(share): run_scenario(scenario, policies=list(policies), mode=mode, ai_share=share)
             for share in shares}
 
 
-def savings_frame(runs: dict[float, dict[str, dict]]) -> pd.DataFrame:
+# A bus that sheds load is priced at the VOLL: grids/opf.py (Dispatcher) defaults to 10,000 USD/MWh.
+_SCARCITY_USD_PER_MWH = 9_999.0
+
+
+def savings_frame(runs: dict[float, RunResult]) -> pd.DataFrame:
     """One row per (AI share, policy): predicted and realized savings against `nearest`.
 
     Columns: ai_share_target (the `--ai-share` asked), ai_share_realized (horizon facility
-    MWh / grids' own MWh), policy, emissions_{predicted,realized}_savings_t,
-    emissions_rebound_ratio, energy_cost_{predicted,realized}_savings_usd,
-    energy_cost_rebound_ratio, emissions_{first_order,consequential,attributional}_t,
-    load_swing_ratio, shed_mwh.
+    MWh / grids' own MWh), policy, decision_scarcity_site_hours (site-hours whose decision
+    price is the VOLL: the no-relocation baseline the decisions were made on shed load
+    there), emissions_{predicted,realized}_savings_t, emissions_rebound_ratio,
+    energy_cost_{predicted,realized}_savings_usd, energy_cost_rebound_ratio,
+    emissions_{first_order,consequential,attributional}_t, load_swing_ratio, shed_mwh.
     """
     rows = []
-    for share, metrics in runs.items():
-        for policy, m in metrics.items():
+    for share, result in runs.items():
+        scarcity = int((result.instance.price_usd_per_mwh >= _SCARCITY_USD_PER_MWH).sum())
+        for policy, m in result.metrics.items():
             g = m["grid_feedback"]
             s = g["savings"]
             rows.append({
                 "ai_share_target": share, "ai_share_realized": g["ai_share"], "policy": policy,
+                "decision_scarcity_site_hours": scarcity,
                 "emissions_predicted_savings_t": s["emissions_predicted_t"],
                 "emissions_realized_savings_t": s["emissions_realized_t"],
                 "emissions_rebound_ratio": s["emissions_rebound"],
@@ -71,11 +78,11 @@ def savings_frame(runs: dict[float, dict[str, dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def who_pays_frame(runs: dict[float, dict[str, dict]]) -> pd.DataFrame:
+def who_pays_frame(runs: dict[float, RunResult]) -> pd.DataFrame:
     """One row per (AI share, policy, grid): consumers_cost_change_usd, what the grid's own
     consumers pay more (positive) or less than under `nearest` over the horizon."""
     rows = [{"ai_share_target": share, "policy": policy, "grid": grid, "consumers_cost_change_usd": usd}
-            for share, metrics in runs.items() for policy, m in metrics.items()
+            for share, result in runs.items() for policy, m in result.metrics.items()
             for grid, usd in m["grid_feedback"]["savings"]["consumers_cost_change_usd"].items()]
     return pd.DataFrame(rows)
 
