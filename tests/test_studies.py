@@ -203,19 +203,19 @@ def test_scripts_bad_input_exit_2_one_line(tmp_path, script, args, parts):
 # --------------------------------------------------------------------------- regulation
 
 def _catalog(path: Path) -> Path:
-    """A small catalog in the shape issue 6 writes: two masks x two policies x two seeds, one failed run."""
+    """A small catalog with issue 6's column names: two masks x two policies x two seeds, one failed run."""
     import duckdb
 
     rows = []
-    for mask, factor in (("none", 1.0), ("eu_residency", 1.1)):
+    for mask, factor in (("latency-only", 1.0), ("eu-residency", 1.1)):
         for policy, rid in (("cost-glb", 0.3), ("se-glb", 0.2)):
             for seed in (1, 2):
                 rows.append({"run_id": f"{mask}-{policy}-{seed}", "status": "ok", "error": None, "mask": mask,
                              "policy": policy, "seed": seed, "energy_cost_usd": 1000.0 * factor + seed,
-                             "carbon_t": 10.0 * factor, "perf_cost_max_avg": 1.5 * factor,
+                             "carbon_consequential_t": 10.0 * factor, "perf_cost_max_avg": 1.5 * factor,
                              "rid": rid / factor, "elapsed_s": 1.0})
-    rows.append({"run_id": "broken", "status": "failed", "error": "solver failure", "mask": "none", "policy": "se-glb",
-                 "seed": 3, "energy_cost_usd": None, "carbon_t": None, "perf_cost_max_avg": None, "rid": None,
+    rows.append({"run_id": "broken", "status": "failed", "error": "solver failure", "mask": "latency-only",
+                 "policy": "se-glb", "seed": 3, "energy_cost_usd": None, "carbon_consequential_t": None, "perf_cost_max_avg": None, "rid": None,
                  "elapsed_s": 0.1})
     frame = pd.DataFrame(rows)
     with duckdb.connect(str(path / "catalog.duckdb")) as con:
@@ -231,12 +231,12 @@ def test_regulation_tables_from_a_catalog(tmp_path):
     assert len(runs) == 9 and (runs["status"] == "failed").sum() == 1
     table = regulation.mask_table(runs)
     assert len(table) == 4 and (table["runs"] == 2).all()  # the failed run is not averaged in
-    row = table[(table["mask"] == "none") & (table["policy"] == "se-glb")].iloc[0]
+    row = table[(table["mask"] == "latency-only") & (table["policy"] == "se-glb")].iloc[0]
     assert row["energy_cost_usd"] == pytest.approx(1001.5)
     cost = regulation.regulation_cost(table).set_index("policy")
-    assert list(cost["mask"]) == ["eu_residency", "eu_residency"]
+    assert list(cost["mask"]) == ["eu-residency", "eu-residency"] and set(cost["reference"]) == {"latency-only"}
     assert cost.loc["se-glb", "energy_cost_usd_change_pct"] == pytest.approx(100 * (1101.5 / 1001.5 - 1))
-    assert cost.loc["cost-glb", "carbon_t_change_pct"] == pytest.approx(10.0)
+    assert cost.loc["cost-glb", "carbon_consequential_t_change_pct"] == pytest.approx(10.0)
     assert cost.loc["se-glb", "rid_change"] == pytest.approx(0.2 / 1.1 - 0.2)
     assert regulation.plot_masks(table, tmp_path / "masks.png").stat().st_size > 1000
 
@@ -251,5 +251,5 @@ def test_regulation_bad_catalogs(tmp_path):
         regulation.read_catalog(tmp_path, table="nope")
     with pytest.raises(InputError, match="column rule"):
         regulation.mask_table(runs, mask="rule")
-    with pytest.raises(InputError, match="no completed run without regulation"):
-        regulation.regulation_cost(regulation.mask_table(runs), unregulated="open-borders")
+    with pytest.raises(InputError, match="no completed run of the reference mask"):
+        regulation.regulation_cost(regulation.mask_table(runs), reference="none")

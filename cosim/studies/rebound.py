@@ -192,7 +192,7 @@ def plot_who_pays(frame: pd.DataFrame, path: str | Path) -> Path:
         ax.set_yscale("symlog", linthresh=1)
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set_title(policy, loc="left")
-        ax.set_ylabel("consumers pay more than under nearest (k USD)")
+        ax.set_ylabel("consumers' extra cost vs nearest (k USD)")
         ax.legend(title="AI share", fontsize=8)
         ax.grid(True, axis="y", alpha=0.3)
     return save_figure(fig, path)

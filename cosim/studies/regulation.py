@@ -6,8 +6,11 @@ and the headline metrics as columns).
 - read_catalog: the runs table as a DataFrame (all runs, failed ones included);
 - mask_table: one row per (mask, policy) of the completed runs, the headline metrics
   averaged over any other swept axis (seeds), with the run count;
-- regulation_cost: each mask against the unregulated one, per policy: the change in energy
-  cost, carbon and water (%), in the equity ratios and in RID (points).
+- regulation_cost: each mask against a reference mask, per policy: the change in energy
+  cost, carbon and water (%), in the equity ratios, the performance cost and RID. The shipped
+  sweep (scenarios/regulation_masks.yaml of the batch issue) layers its rule sets: a legal
+  rule's cost is its set against `latency-only` (the default reference), the latency
+  budgets' cost is `latency-only` against `none`.
 
 The catalog's schema is issue 6's; the metric columns used are those of METRICS present in
 the catalog, so a catalog with fewer headline metrics still reads.
@@ -22,14 +25,16 @@ from cosim.errors import InputError
 from cosim.studies.common import pyplot, save_figure
 
 METRICS = (
-    "energy_cost_usd", "carbon_t", "water_m3", "emissions_attributional_t", "emissions_consequential_t",
-    "carbon_max_avg", "water_max_avg", "perf_cost_avg", "perf_cost_max_avg", "perf_score_min", "rid",
-    "unserved_requests",
+    "energy_cost_usd", "energy_cost_max_avg", "carbon_attributional_t", "carbon_consequential_t", "carbon_max_avg",
+    "water_m3", "water_max_avg", "perf_cost_avg_points", "perf_cost_max_avg", "perf_score_avg", "rid",
+    "served_requests", "unserved_requests",
 )
-"""Headline metric columns, as summary.json names them flattened (carbon_t: total t; *_max_avg:
-max/avg ratios; rid: share of inference energy served away from the local site)."""
-RELATIVE = ("energy_cost_usd", "carbon_t", "water_m3", "emissions_attributional_t", "emissions_consequential_t")
-"""Compared in % of the unregulated run; the others in their own units (ratio or share points)."""
+"""Headline metric columns of the catalog (issue 6's cosim/catalog.py HEADLINE): totals over the
+horizon (energy_cost_usd, carbon_*_t, water_m3, requests), max/avg ratios over sites or regions
+(*_max_avg), benchmark points (perf_*), rid (share of inference energy served away from the
+local site)."""
+RELATIVE = ("energy_cost_usd", "carbon_attributional_t", "carbon_consequential_t", "water_m3")
+"""Compared in % of the reference run; the others in their own units (ratio, points or share)."""
 
 
 def read_catalog(path: str | Path, table: str = "runs") -> pd.DataFrame:
@@ -66,20 +71,20 @@ def mask_table(runs: pd.DataFrame, *, mask: str = "mask", policy: str = "policy"
     return out.reset_index()
 
 
-def regulation_cost(table: pd.DataFrame, *, unregulated: str = "none", mask: str = "mask",
+def regulation_cost(table: pd.DataFrame, *, reference: str = "latency-only", mask: str = "mask",
                     policy: str = "policy") -> pd.DataFrame:
-    """Each mask of mask_table against *unregulated*, per policy: `<metric>_change_pct` for
-    the totals of RELATIVE, `<metric>_change` (own unit) for the ratios, RID and the rest."""
-    if unregulated not in set(table[mask]):
-        raise InputError("catalog", f"{mask} {unregulated}", "no completed run without regulation to compare with")
-    base = table[table[mask] == unregulated].set_index(policy)
+    """Each other mask of mask_table against *reference*, per policy: `<metric>_change_pct`
+    for the totals of RELATIVE, `<metric>_change` (own unit) for the ratios, RID and the rest."""
+    if reference not in set(table[mask]):
+        raise InputError("catalog", f"{mask} {reference}", "no completed run of the reference mask to compare with")
+    base = table[table[mask] == reference].set_index(policy)
     rows = []
-    for r in table[table[mask] != unregulated].itertuples(index=False):
+    for r in table[table[mask] != reference].itertuples(index=False):
         r = r._asdict()
         if r[policy] not in base.index:
             continue
         b = base.loc[r[policy]]
-        row = {mask: r[mask], policy: r[policy]}
+        row = {mask: r[mask], "reference": reference, policy: r[policy]}
         for metric in (m for m in METRICS if m in table.columns):
             if metric in RELATIVE:
                 row[f"{metric}_change_pct"] = 100.0 * (r[metric] / b[metric] - 1.0) if b[metric] else float("nan")
@@ -93,7 +98,8 @@ def plot_masks(table: pd.DataFrame, path: str | Path, *, mask: str = "mask", pol
     """Bars per mask, one colour per policy: energy cost, carbon, the equity ratios and RID
     (the metrics of mask_table present)."""
     plt = pyplot()
-    panels = [m for m in ("energy_cost_usd", "carbon_t", "water_m3", "carbon_max_avg", "perf_cost_max_avg", "rid")
+    panels = [m for m in ("energy_cost_usd", "carbon_consequential_t", "water_m3", "carbon_max_avg", "perf_cost_max_avg",
+                          "rid")
               if m in table.columns]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), constrained_layout=True, squeeze=False)
     for ax, metric in zip(axes[0], panels):
