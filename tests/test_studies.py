@@ -210,11 +210,12 @@ def _catalog(path: Path) -> Path:
     for mask, factor in (("latency-only", 1.0), ("eu-residency", 1.1)):
         for policy, rid in (("cost-glb", 0.3), ("se-glb", 0.2)):
             for seed in (1, 2):
-                rows.append({"run_id": f"{mask}-{policy}-{seed}", "status": "ok", "error": None, "mask": mask,
+                rows.append({"run_id": f"{mask}-{policy}-{seed}", "sweep_index": 10 - len(rows), "status": "ok",
+                             "error": None, "mask": mask,
                              "policy": policy, "seed": seed, "energy_cost_usd": 1000.0 * factor + seed,
                              "carbon_consequential_t": 10.0 * factor, "perf_cost_max_avg": 1.5 * factor,
                              "rid": rid / factor, "elapsed_s": 1.0})
-    rows.append({"run_id": "broken", "status": "failed", "error": "solver failure", "mask": "latency-only",
+    rows.append({"run_id": "broken", "sweep_index": 0, "status": "failed", "error": "solver failure", "mask": "latency-only",
                  "policy": "se-glb", "seed": 3, "energy_cost_usd": None, "carbon_consequential_t": None, "perf_cost_max_avg": None, "rid": None,
                  "elapsed_s": 0.1})
     frame = pd.DataFrame(rows)
@@ -231,6 +232,7 @@ def test_regulation_tables_from_a_catalog(tmp_path):
     assert len(runs) == 9 and (runs["status"] == "failed").sum() == 1
     table = regulation.mask_table(runs)
     assert len(table) == 4 and (table["runs"] == 2).all()  # the failed run is not averaged in
+    assert list(table["mask"]) == ["eu-residency", "eu-residency", "latency-only", "latency-only"]  # sweep order
     row = table[(table["mask"] == "latency-only") & (table["policy"] == "se-glb")].iloc[0]
     assert row["energy_cost_usd"] == pytest.approx(1001.5)
     cost = regulation.regulation_cost(table).set_index("policy")

@@ -58,12 +58,14 @@ def read_catalog(path: str | Path, table: str = "runs") -> pd.DataFrame:
 
 
 def mask_table(runs: pd.DataFrame, *, mask: str = "mask", policy: str = "policy") -> pd.DataFrame:
-    """One row per (mask, policy) of the runs with status 'ok': runs (count) and the mean of
-    each headline metric present (over seeds or any other axis swept)."""
+    """One row per (mask, policy) of the runs with status 'ok', in the sweep's order: runs
+    (count) and the mean of each headline metric present (over seeds or any other axis swept)."""
     for column in (mask, policy):
         if column not in runs.columns:
             raise InputError("catalog", f"column {column}", "not a swept parameter of this batch")
     ok = runs[runs["status"] == "ok"]
+    if "sweep_index" in ok.columns:  # the sweep's order (masks as listed), not the finishing order
+        ok = ok.sort_values("sweep_index", kind="mergesort")
     metrics = [m for m in METRICS if m in ok.columns]
     grouped = ok.groupby([mask, policy], sort=False)
     out = grouped[metrics].mean()
