@@ -21,12 +21,20 @@ class GridAgent(mesa.Agent):
         # hour -> dispatch without data centers; may be shared by the runs of one scenario,
         # whose grids are the same whatever the policy
         self._without = {} if without is None else without
+        self._last: tuple[tuple, HourOutcome] | None = None  # (hour, site MW bytes) -> its dispatch
         self.background_mw = self.hours.profiles.load_mw.sum(axis=1).to_numpy(float)
         """(T,) the grid's own demand per hour, MW (the loads of its net)."""
 
     def dispatch(self, hour: int, site_mw: np.ndarray) -> HourOutcome:
-        """Hour *hour* dispatched with *site_mw* at the sites' buses."""
-        return self.hours.dispatch(hour, site_mw)
+        """Hour *hour* dispatched with *site_mw* at the sites' buses. The same hour with the
+        same load as the last call (a converged iteration realized, a grid whose sites did
+        not move) is that call's outcome, not a new dispatch."""
+        key = (hour, None if site_mw is None else np.asarray(site_mw, dtype=float).tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        outcome = self.hours.dispatch(hour, site_mw)
+        self._last = (key, outcome)
+        return outcome
 
     def without_datacenters(self, hour: int) -> HourOutcome:
         """Hour *hour* with no data-center load: the reference of consequential accounting

@@ -48,9 +48,11 @@ def rebound(predicted_savings: float, realized_savings: float) -> float:
     return 1.0 - realized_savings / predicted_savings
 
 
-def grid_feedback(model, baseline=None) -> dict:
+def grid_feedback(model, baseline=None, ai_share_requested: float | None = None) -> dict:
     """summary.json's `grid_feedback` of one co-simulated policy (cosim.cosimulation), with
-    savings against *baseline* (the same co-simulation of the no-relocation policy)."""
+    savings against *baseline* (the same co-simulation of the no-relocation policy) and
+    *ai_share_requested* (--ai-share, which holds for the offline no-relocation baseline
+    only; `ai_share` is what the run drew)."""
     totals = _totals(model)
     out = {
         "coupling": model.coupling,
@@ -61,7 +63,10 @@ def grid_feedback(model, baseline=None) -> dict:
         "energy_cost_predicted_usd": totals["cost_predicted_usd"],
         "energy_cost_realized_usd": totals["cost_realized_usd"],
         "consumers_cost_change_usd": {g.name: float(v) for g, v in zip(model.grids, totals["consumers_usd"])},
-        "ai_share": float(model.facility_mw.sum() / model.grid_background_mw.sum()) if model.grid_background_mw.sum() > 0 else 0.0,
+        "ai_share": _share(model.facility_mw.sum(), model.grid_background_mw.sum()),
+        "ai_share_requested": ai_share_requested,
+        "ai_share_per_grid": {g.name: _share(model.grid_demand_mw[n].sum() - model.grid_background_mw[n].sum(),
+                                             model.grid_background_mw[n].sum()) for n, g in enumerate(model.grids)},
         "load_swing": _load_swing(model.facility_mw),
         "shed_mwh": float(model.shed_mw.sum()),
         "shed_hours": int((model.shed_mw.sum(axis=0) > 1e-6).sum()),
@@ -111,3 +116,8 @@ def _load_swing(facility_mw: np.ndarray) -> float:
     moved = np.abs(np.diff(facility_mw, axis=1)).sum(axis=0)
     total = facility_mw[:, 1:].sum(axis=0)
     return float(np.mean(np.divide(moved, total, out=np.zeros_like(moved), where=total > 0)))
+
+
+def _share(part_mwh: float, whole_mwh: float) -> float:
+    """part / whole (data centers' MWh over the grids' own MWh), 0 for an empty whole."""
+    return float(part_mwh / whole_mwh) if whole_mwh > 0 else 0.0

@@ -22,6 +22,7 @@ grid after the previous ones moved, `damping` prices moving demand between hours
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass, replace
 
@@ -74,7 +75,8 @@ class CoSimulation(mesa.Model):
     def __init__(self, inst: Instance, sites: list[str], policy: Policy, *, grids: list[RegionGrid] = (),
                  coupling: str = "lagged", operators: int = 1, herding: Herding = Herding(),
                  plan: Solution | None = None, online_algorithm: str | None = None, market: Market | None = None,
-                 iterate_max: int = 20, iterate_tol: float = 1e-3, relaxation: float = 0.5, seed: int = 0,
+                 iterate_max: int = 20, iterate_tol: float = 1e-3, relaxation: float = 0.5, iterate_jump: bool = True,
+                 seed: int = 0,
                  without: dict[str, dict] | None = None):
         super().__init__(seed=seed)
         market = market or Market(discounts=(0.0,) * len(inst.tiers))
@@ -84,7 +86,9 @@ class CoSimulation(mesa.Model):
             raise ValueError("lagged and iterate couplings need grids")
         self.inst, self.policy, self.coupling, self.herding = inst, policy, coupling, herding
         self.iterate_max, self.iterate_tol, self.relaxation = iterate_max, iterate_tol, relaxation
+        self.iterate_jump = iterate_jump
         self.hour = 0
+        self.run_s = 0.0  # wall time of run(), s: decisions, dispatches and bookkeeping
         self.fallback_hours: set[int] = set()
         n, j_count, _, t_count = inst.shape
 
@@ -96,8 +100,7 @@ class CoSimulation(mesa.Model):
         if grids and (self._dc_grid < 0).any():
             raise ValueError(f"sites without a grid: {[s for s, g in zip(sites, self._dc_grid) if g < 0]}")
 
-        share = 1.0 / operators
-        self.op_inst = replace(inst, demand=inst.demand * share, capacity=inst.capacity * share)
+        self.op_inst = _operator_share(inst, operators)
         self.operators = []
         for k in range(operators):
             name = f"operator-{k + 1}"
@@ -112,6 +115,7 @@ class CoSimulation(mesa.Model):
         shares = np.divide(inst.demand.sum(axis=1), region_demand[inst.user_region].sum(axis=1),
                            out=np.ones(j_count), where=region_demand[inst.user_region].sum(axis=1) > 0)
         self.market = market
+        self._home = _home_sites(inst)
         self.users = [UserAgent(self, index=j, region=r, tier=t, region_base=region_demand[inst.user_region[j]],
                                 share=float(shares[j]), list_price=market.list_price_usd_per_request,
                                 discount=market.discounts[inst.user_tier[j]], elasticity=market.elasticity)
@@ -132,8 +136,14 @@ class CoSimulation(mesa.Model):
         self.grid_demand_mw = np.zeros((g_count, t_count))
         self.grid_background_mw = np.zeros((g_count, t_count))
         self.shed_mw = np.zeros((g_count, t_count))
+        self.replay_unserved = np.zeros((j_count, t_count))
+        """(J, T) requests a replayed plan left unserved because the users' demand outgrew a
+        site's capacity (agents.operator.within_capacity); zeros online."""
         self.iterations = np.ones(t_count, dtype=int)
         self.residual = np.zeros(t_count)
+        self.published_mw = np.zeros((n, t_count))
+        """(N, T) iterate: the load the hour's last published signals were dispatched with (the
+        residual is the relative L1 distance of facility_mw from it); other couplings: zeros."""
         self.datacollector = mesa.DataCollector(model_reporters={
             "facility_mw": lambda m: float(m.facility_mw[:, m.hour - 1].sum()),
             "iterations": lambda m: int(m.iterations[m.hour - 1]),
@@ -158,12 +168,14 @@ class CoSimulation(mesa.Model):
     def run(self, progress=None) -> None:
         """Every hour of the horizon; *progress* (if given) is called after each hour.
         Load a grid cannot serve is shed at VOLL and recorded (shed_mw), not warned hourly."""
+        started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LoadShedWarning)
             for _ in range(len(self.inst.times)):
                 self.step()
                 if progress:
                     progress()
+        self.run_s += time.perf_counter() - started
 
     def _decide_lagged_or_open(self, k: int) -> np.ndarray:
         """Decide on this hour's published signals; returns the DC facility load (N,) MW."""
@@ -192,16 +204,25 @@ class CoSimulation(mesa.Model):
         return self._combine(k, load)
 
     def _iterate(self, k: int) -> np.ndarray:
-        """Same-hour fixed point: publish with a load, decide, relax the load towards the
-        decision, until it moves less than iterate_tol (relative, L1) or the cap is hit."""
+        """Same-hour fixed point: publish with a load, decide, move the load towards the
+        decision, until the decision is within iterate_tol (relative, L1) of the load it was
+        published with, or the cap is hit. The load moves by relaxation, except when two
+        successive decisions agree within iterate_tol (and iterate_jump): then it jumps to the
+        decision, and the next round confirms (or refutes) it with the same stopping test."""
         guess = self.facility_mw[:, k - 1] if k > 0 else self._decide_all(k, self._exogenous(k), commit=False)
+        last = None  # the previous round's decision
         for n in range(1, self.iterate_max + 1):
             load = self._decide_all(k, self._publish(k, guess), commit=False)
-            moved = np.abs(load - guess).sum() / max(np.abs(load).sum(), 1e-9)
+            moved = _relative_l1(load, guess)
             self.iterations[k], self.residual[k] = n, moved
+            self.published_mw[:, k] = guess
             if moved <= self.iterate_tol:
                 break
-            guess = (1 - self.relaxation) * guess + self.relaxation * load
+            if self.iterate_jump and last is not None and _relative_l1(load, last) <= self.iterate_tol:
+                guess = load  # the decision stopped moving while the relaxed load crawls towards it
+            else:
+                guess = (1 - self.relaxation) * guess + self.relaxation * load
+            last = load
         for op in self.operators:
             op.commit()
         return load
@@ -210,6 +231,8 @@ class CoSimulation(mesa.Model):
         """Record the operators' decisions (fractions of the users' whole demand)."""
         self.x[:, k] = sum(op.x for op in self.operators) / len(self.operators)
         self.u[:, k] = sum(op.u for op in self.operators) / len(self.operators)
+        if self.operators[0].plan is not None:
+            self.replay_unserved[:, k] = (self.u[:, k] - self.operators[0].plan.u[:, k]) * self.demand[:, k]
         return load
 
     def _load(self, x: np.ndarray, k: int) -> np.ndarray:
@@ -282,8 +305,8 @@ class CoSimulation(mesa.Model):
 
     def _price_response(self, k: int) -> None:
         """Every user's price for next hour: its offer plus the energy cost per request it was
-        served at this hour; the reference: the offer plus that of its local site at the
-        exogenous price."""
+        served at this hour; the reference: the offer plus that of its home site (`_home`) at
+        the exogenous price."""
         if not self.market.responsive:
             return
         a, inst = self.arcs, self.inst
@@ -291,8 +314,8 @@ class CoSimulation(mesa.Model):
         it_kwh = y * inst.energy_kwh_per_request[a.k]
         price = self.realized["price_usd_per_mwh"][:, k] if self.grids else inst.price_usd_per_mwh[:, k]
         paid = np.bincount(a.j, weights=it_kwh * inst.pue[a.i] * price[a.i] / 1000.0, minlength=len(self.users))
-        local = inst.local[a.j]
-        at_home = np.bincount(a.j, weights=it_kwh * inst.pue[local] * inst.price_usd_per_mwh[local, k] / 1000.0,
+        home = self._home[a.j]
+        at_home = np.bincount(a.j, weights=it_kwh * inst.pue[home] * inst.price_usd_per_mwh[home, k] / 1000.0,
                               minlength=len(self.users))
         served = np.bincount(a.j, weights=y, minlength=len(self.users))
         for user in self.users:
@@ -304,7 +327,9 @@ class CoSimulation(mesa.Model):
     # -- results -------------------------------------------------------------------
 
     def solution(self, template: Solution | None = None) -> Solution:
-        """The combined allocation as a Solution (fractions of the users' realized demand)."""
+        """The combined allocation as a Solution (fractions of the users' realized demand).
+        With *template* (the offline plan replayed) its solver figures are the plan's; total_s
+        is the wall time of the co-simulation (run()), plus the plan's own total_s."""
         base = template
         return Solution(
             policy=self.policy, arcs=self.arcs, x=self.x, u=self.u,
@@ -312,7 +337,8 @@ class CoSimulation(mesa.Model):
             algorithm=base.algorithm if base is not None else self.operators[0].solver.algorithm,
             solver=base.solver if base is not None else ("CLARABEL" if self.policy.conic else "HIGHS"),
             objective_usd=math.nan, solve_s=base.solve_s if base is not None else sum(op.solver.solve_s for op in self.operators),
-            total_s=math.nan, fallback_hours=sorted(self.fallback_hours),
+            total_s=self.run_s + (base.total_s if base is not None else 0.0),
+            fallback_hours=sorted(self.fallback_hours),
         )
 
     def instances(self) -> tuple[Instance, Instance]:
@@ -321,3 +347,33 @@ class CoSimulation(mesa.Model):
         seen = replace(self.inst, demand=self.demand, **self.seen)
         realized = replace(self.inst, demand=self.demand, **self.realized)
         return seen, realized
+
+
+def _relative_l1(a: np.ndarray, b: np.ndarray) -> float:
+    """sum |a - b| / sum |a| (MW over MW), 0 when both are zero."""
+    return float(np.abs(a - b).sum() / max(np.abs(a).sum(), 1e-9))
+
+
+def _operator_share(inst: Instance, operators: int) -> Instance:
+    """What one of *operators* equal operators owns: 1/M of every user's requests and of every
+    site's capacity, and 1/M of the social weight. The social term is USD per hour per point
+    of request-averaged quality loss, the same whatever the requests, while every other term
+    (energy, moving, environmental, unserved) is proportional to them: scaled with them, each
+    operator's problem is 1/M of the single operator's, so M operators deciding on the same
+    signals decide as one."""
+    share = 1.0 / operators
+    weights = inst.weights.model_copy(update={"social_weight_usd": inst.weights.social_weight_usd * share})
+    return replace(inst, demand=inst.demand * share, capacity=inst.capacity * share, weights=weights)
+
+
+def _home_sites(inst: Instance) -> np.ndarray:
+    """(J,) the data center whose energy cost is each user's reference price: its region's
+    local site, or, for a region without one (local = -1), the nearest site that may serve
+    it (any model; the nearest of all if none may). Without coordinates every distance is
+    0 and the first such site in scenario order is taken, as the `nearest` policy does."""
+    home = np.array(inst.local, dtype=int)
+    usable = inst.feasible.any(axis=2)  # (J, N)
+    for j in np.flatnonzero(home < 0):
+        candidates = np.flatnonzero(usable[j]) if usable[j].any() else np.arange(len(inst.datacenters))
+        home[j] = candidates[np.argmin(inst.distance_km[j, candidates])]
+    return home

@@ -9,9 +9,9 @@ from a file or the synthetic generator) the loop runs open, with no feedback.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from cosim.scenario import Scenario
 
 MODES = ("offline", "online")
 BASELINE = "nearest"
+NO_HERDING_CONTROL = Herding()
 
 
 def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
@@ -37,7 +38,8 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     user served at its local site, as the `nearest` policy serves it; DESIGN.md): the
     grids are dispatched once without data centers to run the baseline, then again with
     the baseline's load at the data-center buses. *ai_share* scales requests and capacity
-    so that the baseline's data-center load is that share of the grids' own demand.
+    so that the baseline's data-center load is that share of the grids' own demand, and
+    the social weight with the requests (`_scaled_social_weight`).
     """
     inst = build_instance(scenario, data_dir=data_dir, source=source)
     if scenario.signals.source != "grids":
@@ -48,10 +50,25 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     if ai_share is not None:
         dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share)
         user_factor = np.where(inst.local >= 0, dc_factor[inst.local], dc_factor.mean())
-        inst, facility_mw = inst.scaled(user_factor, dc_factor), facility_mw * dc_factor[:, None]
+        scaled = inst.scaled(user_factor, dc_factor)
+        inst, facility_mw = _scaled_social_weight(scaled, inst), facility_mw * dc_factor[:, None]
     dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
     grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load)
-    return replace(grid_inst, demand=inst.demand, capacity=inst.capacity)
+    return replace(grid_inst, demand=inst.demand, capacity=inst.capacity, weights=inst.weights)
+
+
+def _scaled_social_weight(scaled: Instance, base: Instance) -> Instance:
+    """*scaled* with the social weight times its requests over *base*'s (the horizon's total).
+
+    Every other cost term grows with the requests; the social term (USD per hour per point
+    of request-averaged quality loss) does not. Left as it is, scaling paper10 up 30-400x
+    makes quality nearly free against energy, every policy moves to the smallest model and
+    draws about a sixth of the share asked for (docs/cosimulation.md, AI share). One weight
+    for all regions: the grids' factors differ, so against energy a region weighs quality
+    (the requests' factor / its grid's factor) times as much as at the scenario's scale."""
+    factor = float(scaled.demand.sum() / base.demand.sum()) if base.demand.sum() > 0 else 1.0
+    w = scaled.weights
+    return replace(scaled, weights=w.model_copy(update={"social_weight_usd": w.social_weight_usd * factor}))
 
 
 def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:
@@ -97,7 +114,7 @@ def run_scenario(
     coupling: str | None = None,
     ai_share: float | None = None,
     operators: int = 1,
-    herding: Herding = Herding(),
+    herding: Herding = NO_HERDING_CONTROL,
     elasticity: float | None = None,
     data_dir: Path | None = None,
     source: str | Path = "<scenario>",
@@ -116,6 +133,9 @@ def run_scenario(
         raise ValueError(f"mode must be one of {MODES}")
     grids_on = scenario.signals.source == "grids"
     coupling = _coupling(coupling, mode, grids_on)
+    if herding.sequential and coupling != "lagged":
+        raise InputError("--sequential", f"--mode {mode} --coupling {coupling}",
+                         "cumulative shifting needs --mode online --coupling lagged")
     d = scenario.demand
     market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
                     elasticity=d.price_elasticity if elasticity is None else elasticity, tier_sensitivity=d.tier_sensitivity)
@@ -125,7 +145,7 @@ def run_scenario(
     if grids_on:
         from grids.signals import grid_regions
 
-        regions = lambda: grid_regions(sites, seed=scenario.seed)  # noqa: E731 - fresh nets per run
+        regions = lambda: grid_regions(sites, seed=scenario.seed)  # fresh nets per run
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
@@ -152,7 +172,7 @@ def run_scenario(
         sol.objective_usd = plan.objective_usd if plan is not None else objective_terms(seen, sol.policy, sol.arcs, sol.x, sol.u)["total_usd"]
         metrics = policy_metrics(realized, sol)
         if grids_on:
-            metrics["grid_feedback"] = grid_feedback(model, baseline)
+            metrics["grid_feedback"] = grid_feedback(model, baseline, ai_share_requested=ai_share)
         metrics["demand_response"] = _demand_response(inst, model, market)
         if mode == "online" and coupling == "open" and not market.responsive:
             offline = solve_offline(inst, make_policy(name, scenario.policy))
@@ -171,6 +191,8 @@ def run_scenario(
             mode=mode, coupling=coupling, hours=len(inst.times), start=inst.times[0].isoformat(), seed=scenario.seed,
             signals=scenario.signals.source, tiers=list(inst.tiers), relocatable=relocatable(inst),
             notes=list(inst.notes),
+            ai_share=None if ai_share is None else {"requested": ai_share,
+                                                    "social_weight_usd": inst.weights.social_weight_usd},
         )
     return result
 
@@ -196,4 +218,5 @@ def _demand_response(inst: Instance, model: CoSimulation, market: Market) -> dic
                 for t, tier in enumerate(inst.tiers)}
     return {"elasticity": market.elasticity, "tier_sensitivity": market.tier_sensitivity,
             "requests_base": base, "requests_realized": realized,
-            "requests_added_share": realized / base - 1.0 if base > 0 else 0.0, "per_tier": per_tier}
+            "requests_added_share": realized / base - 1.0 if base > 0 else 0.0, "per_tier": per_tier,
+            "unserved_over_plan_capacity_requests": float(model.replay_unserved.sum())}

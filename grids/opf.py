@@ -618,8 +618,7 @@ class Dispatcher:
         lp.a_matrix_.start_ = Acsc.indptr.astype(np.int32)
         lp.a_matrix_.index_ = Acsc.indices.astype(np.int32)
         lp.a_matrix_.value_ = Acsc.data.astype(float)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = _quiet_highs()
         h.setOptionValue("presolve", "off")
         h.setOptionValue("solver", "simplex")
         h.setOptionValue("threads", 1)
@@ -996,3 +995,14 @@ def dispatch(net, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
     """One-shot dispatch: ``Dispatcher(net, ...).solve(**kw)`` (keywords as in ``solve``)."""
     return Dispatcher(net, voll_usd_per_mwh=voll_usd_per_mwh, name=name,
                       spill_usd_per_mwh=spill_usd_per_mwh).solve(**kw)
+
+
+def _quiet_highs():
+    """A HiGHS instance that prints nothing. highspy 1.16's `Highs()` logs its banner to
+    stdout while enabling callbacks, before any option can be set; its core class has no
+    callbacks (none are used here) and stays silent once output_flag is off."""
+    core = getattr(getattr(highspy, "_core", None), "_Highs", highspy.Highs)
+    h = core()
+    h.setOptionValue("output_flag", False)
+    return h
+
