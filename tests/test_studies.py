@@ -89,8 +89,10 @@ def test_demand_frame_zero_elasticity_adds_nothing(spec):
     assert np.allclose(zero["requests_added_pct"], 0.0, atol=1e-9)
     assert np.allclose(zero["energy_added_mwh"], 0.0) and np.allclose(zero["emissions_added_t"], 0.0)
     one = frame[frame["elasticity"] == 1.0].set_index("policy")
-    assert (one["requests_added_pct"].abs() > 1e-4).all()  # the price response moves demand
+    assert abs(one.loc["all-glb", "requests_added_pct"]) > 1e-4  # relocation moves the price, users answer
     assert one.loc["nearest", "requests_added_vs_nearest_pct"] == pytest.approx(0.0, abs=1e-12)
+    assert one.loc["all-glb", "requests_added_vs_nearest_pct"] == pytest.approx(
+        one.loc["all-glb", "requests_added_pct"] - one.loc["nearest", "requests_added_pct"])
 
 
 # ------------------------------------------------------------------------------- equity
