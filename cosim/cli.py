@@ -4,6 +4,8 @@ Exit codes: 0 success; 2 bad input (one line: file: field or row: reason); 1 int
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -236,6 +238,103 @@ def frontier(
     console.print(f"outputs written to {out}/")
 
 
+@app.command()
+def batch(
+    sweep: Annotated[Path, typer.Argument(help="Sweep YAML file: a base scenario and axes (docs/batch.md).")],
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes of the local cluster (default: the CPU count; ignored with --scheduler).")] = os.cpu_count() or 1,
+    scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster: its scheduler, tcp://host:port.")] = None,
+    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours (overrides the sweep's hours).")] = None,
+    data_dir: DataDirOpt = None,
+    out: Annotated[Optional[Path], typer.Option(help="Batch folder (default: cosim-out/<sweep name>).")] = None,
+):
+    """Run a sweep on Dask: each run into DIR/runs/<run-id>/, a row per run into DIR/catalog.duckdb.
+    Runs completed before are skipped; exit 1 when a run failed (its error is in the catalog)."""
+    from cosim import batch as batch_
+    from cosim.catalog import Catalog
+    from cosim.sweep import load_sweep
+
+    spec = load_sweep(sweep, hours=hours)
+    out = out or Path("cosim-out") / spec.name
+    data = loaders.resolve_data_dir(data_dir)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    counts = {"ok": 0, "failed": 0}
+    todo = batch_.pending(spec, out)
+    with err_console.status("starting the Dask cluster" if scheduler is None else f"connecting to {scheduler}"):
+        # a finished sweep needs no cluster; an unreachable scheduler fails here, before the catalog exists
+        client_cm = batch_.dask_client(workers=workers, scheduler=scheduler) if todo else contextlib.nullcontext()
+        client = client_cm.__enter__()
+    try:
+        with Catalog(out) as catalog, Progress(*columns, console=err_console, transient=True) as progress:
+            task = progress.add_task("runs", total=None)
+
+            def started(todo: int, skipped: int) -> None:
+                progress.update(task, total=todo, description=f"{spec.name}: {todo} run(s), {skipped} done before")
+
+            def finished(row: dict) -> None:
+                counts[row["status"]] += 1
+                progress.update(task, advance=1, description=f"{spec.name}: {counts['ok']} ok, {counts['failed']} failed")
+
+            try:
+                result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished)
+            except KeyboardInterrupt:
+                progress.stop()
+                err_console.print(f"{counts['ok'] + counts['failed']} run(s) recorded in {catalog.path}; rerun to resume",
+                                  highlight=False, soft_wrap=True)
+                raise
+            rows = catalog.rows([run.run_id for run in spec.runs])
+    finally:
+        client_cm.__exit__(None, None, None)
+    table = _batch_table(spec, rows)
+    roomy = Console(width=1000)  # every column whole, as `cosim masks` prints its grids
+    Console(width=max(console.width, Measurement.get(roomy, roomy.options, table).maximum)).print(table)
+    failed = rows[rows["status"] != "ok"]
+    for row in failed.itertuples():
+        console.print(f"[red]failed:[/red] {escape(row.run_id)}: {escape(str(row.error).splitlines()[0] if row.error else '')}",
+                      soft_wrap=True, highlight=False)
+    ran = len(result.rows)
+    where = f"{result.elapsed_s:.1f} s on {result.workers} worker(s)" if ran else "nothing to run"
+    console.print(f"{len(spec.runs)} run(s): {ran} ran ({counts['ok']} ok, {counts['failed']} failed), "
+                  f"{len(result.skipped)} skipped as done before; {where}", highlight=False, soft_wrap=True)
+    console.print(f"catalog {out / 'catalog.duckdb'}, outputs in {out / 'runs'}/", highlight=False, soft_wrap=True)
+    if len(failed):
+        raise typer.Exit(1)
+
+
+def _batch_table(spec, rows) -> Table:
+    from cosim.sweep import AXES
+
+    swept = [AXES[name].column for name in spec.runs[0].params] if spec.runs else []
+    table = Table(title=f"{spec.name}: {spec.base.name}, {spec.base.hours} h", title_justify="left", box=box.SIMPLE_HEAD)
+    metrics = (("energy_cost_usd", "energy cost (USD)"), ("carbon_attributional_t", "carbon attr. (t)"),
+               ("carbon_consequential_t", "carbon cons. (t)"), ("carbon_max_avg", "carbon max/avg"), ("rid", "RID"),
+               ("unserved_requests", "unserved"), ("wall_s", "wall (s)"))
+    for column in swept:
+        table.add_column(column, no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for _, label in metrics:
+        table.add_column(label, justify="right", no_wrap=True)
+    for row in rows.itertuples():
+        status = "[green]ok[/green]" if row.status == "ok" else "[red]failed[/red]"
+        table.add_row(*(str(getattr(row, c)) for c in swept), status, *(_number(getattr(row, c)) for c, _ in metrics))
+    return table
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="Batch folder (holding catalog.duckdb).")],
+    out: Annotated[Optional[Path], typer.Option(help="Report folder (default: DIR/report).")] = None,
+):
+    """Comparison tables (Markdown, CSV) and figures of a batch: per mask rule set and policy."""
+    from cosim.report import write_report
+
+    result = write_report(folder, out)
+    if result.averaged_over:
+        console.print(f"note: cells average over runs differing in {', '.join(result.averaged_over)}", highlight=False)
+    if result.failed:
+        console.print(f"[yellow]{result.failed} failed run(s) listed in report.md[/yellow]")
+    console.print(f"report written to {result.folder}/: " + ", ".join(p.name for p in result.files), highlight=False)
+
+
 def _check_policies(names: list[str] | None) -> None:
     for n, name in enumerate(names or []):
         if name not in POLICY_NAMES:
@@ -268,7 +367,7 @@ def _number(value: float | None) -> str:
 def main() -> None:
     """Entry point: bad input exits 2 with one line, solver failures exit 1."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except InputError as exc:
         _error_line(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
@@ -295,6 +394,8 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         where = f"{ctx.command_path}: " if ctx is not None else ""
         _error_line(f"[red]error:[/red] {escape(where + exc.format_message())}")
+        sys.exit(code)
+    if isinstance(code, int) and code:  # typer returns a command's typer.Exit(code) (and Ctrl-C's 130) without standalone mode
         sys.exit(code)
 
 

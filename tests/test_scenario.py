@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from cosim.errors import InputError
 from cosim.glb import make_policy
@@ -19,7 +20,8 @@ from cosim.instance import build_instance
 from cosim.scenario import Scenario, load_scenario, parse_scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((REPO_ROOT / "scenarios").glob("*.yaml"))
+# sweep files (a base and axes, docs/batch.md) live there too: tests/test_sweep.py loads them
+SCENARIOS = sorted(p for p in (REPO_ROOT / "scenarios").glob("*.yaml") if "axes" not in yaml.safe_load(p.read_text()))
 PAPER10 = REPO_ROOT / "scenarios" / "paper10.yaml"
 SRC = "test.yaml"  # the source name given to parse_scenario / build_instance
 
