@@ -14,7 +14,7 @@ NAMES = [path.stem for path in NOTEBOOKS]
 
 
 def test_the_study_notebooks_exist():
-    assert {"rebound_effects", "equity_tradeoffs"} <= set(NAMES)
+    assert {"rebound_effects", "equity_tradeoffs", "regulation_masks"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)

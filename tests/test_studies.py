@@ -257,3 +257,43 @@ def test_regulation_bad_catalogs(tmp_path):
         regulation.mask_table(runs, mask="rule")
     with pytest.raises(InputError, match="no completed run of the reference mask"):
         regulation.regulation_cost(regulation.mask_table(runs), reference="none")
+
+
+_TINY_SWEEP = """\
+name: tiny_masks
+base: paper10
+mode: offline
+combine: grid
+masks:
+  latency-only:
+    mask: {rules: []}
+  same-country:
+    mask:
+      rules:
+        - {name: same-country, kind: same-country}
+axes:
+  mask: [latency-only, same-country]
+  policy: [cost-glb]
+"""
+
+
+def test_regulation_script_runs_the_batch_and_writes_its_files(tmp_path):
+    sweep = tmp_path / "tiny.yaml"
+    sweep.write_text(_TINY_SWEEP)
+    proc = _script("regulation_masks.py", "--sweep", sweep, "--hours", 1, "--workers", 1, "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    masks = pd.read_csv(tmp_path / "out" / "masks.csv")
+    assert list(masks["mask"]) == ["latency-only", "same-country"] and (masks["runs"] == 1).all()
+    cost = pd.read_csv(tmp_path / "out" / "regulation_cost.csv")
+    assert list(cost["mask"]) == ["same-country"] and cost["rid_change"].iloc[0] < 0  # locality removes relocation
+    assert (tmp_path / "out" / "masks.png").stat().st_size > 1000
+    assert (tmp_path / "out" / "batch" / "catalog.duckdb").is_file()
+
+
+@pytest.mark.parametrize("args, parts", [
+    (("--hours", 0), ("--hours", "must be at least 1")),
+    (("--workers", 0), ("--workers", "outside")),
+    (("--sweep", "missing.yaml"), ("missing.yaml",)),
+])
+def test_regulation_script_bad_input(tmp_path, args, parts):
+    _bad_input(_script("regulation_masks.py", *args, "--out", "out", cwd=tmp_path), *parts)

@@ -3,6 +3,8 @@ catalog (`cosim batch scenarios/regulation_masks.yaml --out DIR` writes DIR/cata
 table `runs`: one row per run with run_id, status, error, the swept parameters as columns
 and the headline metrics as columns).
 
+- run_batch: `cosim batch SWEEP --out DIR` as a subprocess (the command users run);
+
 - read_catalog: the runs table as a DataFrame (all runs, failed ones included);
 - mask_table: one row per (mask, policy) of the completed runs, the headline metrics
   averaged over any other swept axis (seeds), with the run count;
@@ -17,12 +19,18 @@ the catalog, so a catalog with fewer headline metrics still reads.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from cosim.errors import InputError
+from cosim.scenario import shipped_scenarios_dir
 from cosim.studies.common import pyplot, save_figure
+
+SWEEP = "regulation_masks.yaml"
+"""The shipped sweep: paper10 over five layered rule sets x the four Table-1 policies (docs/batch.md)."""
 
 METRICS = (
     "energy_cost_usd", "energy_cost_max_avg", "carbon_attributional_t", "carbon_consequential_t", "carbon_max_avg",
@@ -35,6 +43,30 @@ horizon (energy_cost_usd, carbon_*_t, water_m3, requests), max/avg ratios over s
 local site)."""
 RELATIVE = ("energy_cost_usd", "carbon_attributional_t", "carbon_consequential_t", "water_m3")
 """Compared in % of the reference run; the others in their own units (ratio, points or share)."""
+
+
+def shipped_sweep() -> Path:
+    """The shipped regulation sweep's path (scenarios/ in a checkout, cosim/_scenarios installed)."""
+    return shipped_scenarios_dir() / SWEEP
+
+
+def run_batch(out: str | Path, *, sweep: str | Path | None = None, hours: int | None = None,
+              workers: int = 1) -> subprocess.CompletedProcess:
+    """Run `cosim batch SWEEP --out OUT [--hours H] --workers W` in a subprocess (this Python)
+    and return it. InputError with the batch's own one-line message when it refuses its input
+    (exit 2); a batch whose runs partly failed (exit 1) is returned, its failures are in the
+    catalog; any other exit raises RuntimeError with the batch's stderr."""
+    sweep = Path(sweep) if sweep is not None else shipped_sweep()
+    args = [sys.executable, "-m", "cosim.cli", "batch", str(sweep), "--out", str(out), "--workers", str(workers)]
+    if hours is not None:
+        args += ["--hours", str(hours)]
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    if proc.returncode == 2:
+        line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "cosim batch: bad input"
+        raise InputError(sweep, "cosim batch", line.removeprefix("error: "))
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"cosim batch exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+    return proc
 
 
 def read_catalog(path: str | Path, table: str = "runs") -> pd.DataFrame:

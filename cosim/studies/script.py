@@ -21,10 +21,12 @@ class StudyParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def parser(prog: str, description: str, default_out: str, default_hours: int) -> StudyParser:
-    """A parser with the options every study has: --scenario, --hours, --out."""
+def parser(prog: str, description: str, default_out: str, default_hours: int, *, scenario: bool = True) -> StudyParser:
+    """A parser with the options every study has: --scenario (unless *scenario* is False:
+    a sweep names its own), --hours, --out."""
     p = StudyParser(prog=prog, description=description)
-    p.add_argument("--scenario", default=DEFAULT_SCENARIO, help="scenario YAML or shipped name (default %(default)s)")
+    if scenario:
+        p.add_argument("--scenario", default=DEFAULT_SCENARIO, help="scenario YAML or shipped name (default %(default)s)")
     p.add_argument("--hours", type=int, default=default_hours, help="hours from the scenario's start (default %(default)s)")
     p.add_argument("--out", type=Path, default=Path(default_out), help="output folder (default %(default)s)")
     return p
