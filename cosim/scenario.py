@@ -444,17 +444,23 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(_read_with_bases(path, ()), path)
 
 
-def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
+def read_yaml(path: Path):
+    """The YAML document in *path*; InputError naming the file (and line) when it cannot be
+    read or parsed."""
     try:
         text = path.read_text()
     except OSError as exc:
         raise InputError(path, "file", exc.strerror or "cannot be read") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "yaml"
         raise InputError(path, where, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
+    data = read_yaml(path)
     if not isinstance(data, dict) or "extends" not in data:
         return data
     base_name = data.pop("extends")

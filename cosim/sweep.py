@@ -20,13 +20,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from cosim.cosimulation import COUPLINGS
 from cosim.errors import InputError
 from cosim.glb import POLICY_NAMES
 from cosim.runner import MODES
-from cosim.scenario import Scenario, load_scenario, parse_scenario, resolve_scenario_path
+from cosim.scenario import Scenario, load_scenario, parse_scenario, read_yaml, resolve_scenario_path
 
 
 @dataclass(frozen=True)
@@ -155,16 +153,7 @@ def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
 
 
 def _read(path: Path) -> dict:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(path, "file", exc.strerror or "cannot be read") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "yaml"
-        raise InputError(path, where, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(path, "(top level)", "a sweep is a mapping with base, axes, ...")
     return data

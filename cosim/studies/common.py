@@ -39,15 +39,20 @@ def check_hours(hours: int, available: int | None = None) -> None:
         raise InputError("--hours", str(hours), f"the scenario has {available} hours")
 
 
-def check_policies(names: Iterable[str], where: str = "--policy") -> list[str]:
-    """The names as a list; InputError for an unknown one."""
-    names = list(names)
+def check_choices(names: Iterable[str], known: Iterable[str], what: str, where: str) -> list[str]:
+    """The names as a list; InputError for one not in *known*, or for none at all."""
+    names, known = list(names), tuple(known)
     for n, name in enumerate(names):
-        if name not in POLICY_NAMES:
-            raise InputError(where, f"value {n + 1}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")
+        if name not in known:
+            raise InputError(where, f"value {n + 1}", f"unknown {what} '{name}' (known: {', '.join(known)})")
     if not names:
-        raise InputError(where, "(empty)", "give at least one policy")
+        raise InputError(where, "(empty)", f"give at least one {what}")
     return names
+
+
+def check_policies(names: Iterable[str], where: str = "--policy") -> list[str]:
+    """The policy names as a list; InputError for an unknown one."""
+    return check_choices(names, POLICY_NAMES, "policy", where)
 
 
 def check_range(values: Iterable[float], where: str, *, low: float, high: float = math.inf,

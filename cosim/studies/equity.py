@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from cosim.errors import InputError
 from cosim.runner import run_scenario
 from cosim.scenario import Scenario
-from cosim.studies.common import pyplot, save_figure, with_norms
+from cosim.studies.common import check_choices, pyplot, save_figure, with_norms
 
 QS = (1.0, 2.0, 4.0, 8.0, math.inf)
 NORMS = ("social", "environmental", "both")
@@ -56,13 +55,7 @@ def q_sweep(scenario: Scenario, qs: Iterable[float] = QS, *, norms: Iterable[str
 
 def check_norms(norms: Iterable[str], where: str = "--norms") -> list[str]:
     """The norms as a list; InputError for one not in NORMS."""
-    norms = list(norms)
-    for n, norm in enumerate(norms):
-        if norm not in NORMS:
-            raise InputError(where, f"value {n + 1}", f"unknown norm '{norm}' (known: {', '.join(NORMS)})")
-    if not norms:
-        raise InputError(where, "(empty)", "give at least one norm")
-    return norms
+    return check_choices(norms, NORMS, "norm", where)
 
 
 def _norms(norm: str, q: float) -> dict[str, float]:
