@@ -56,6 +56,7 @@ def runs(tmp_path_factory):
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr
         assert f"outputs written to {out}" in proc.stdout.replace("\n", "")
+        assert proc.stdout.startswith("paper10: "), proc.stdout[:200]  # no solver banner first (highspy 1.16)
         outs.append(out)
     return outs
 
