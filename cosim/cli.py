@@ -240,7 +240,7 @@ def frontier(
 
 @app.command()
 def batch(
-    sweep: Annotated[Path, typer.Argument(help="Sweep YAML file: a base scenario and axes (docs/batch.md).")],
+    sweep: Annotated[Path, typer.Argument(help="Sweep YAML file, or the name of a shipped sweep (regulation_masks): a base scenario and axes (docs/batch.md).")],
     workers: Annotated[int, typer.Option(min=1, help="Worker processes of the local cluster (default: the CPU count; ignored with --scheduler).")] = os.cpu_count() or 1,
     scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster: its scheduler, tcp://host:port.")] = None,
     hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours (overrides the sweep's hours).")] = None,

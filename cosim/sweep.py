@@ -98,8 +98,9 @@ class Sweep:
 
 
 def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
-    """Read, validate and expand a sweep file; *hours* overrides the sweep's `hours`."""
-    path = Path(path)
+    """Read, validate and expand a sweep file (a path, or a shipped sweep by name, as for
+    scenarios); *hours* overrides the sweep's `hours`."""
+    path = resolve_scenario_path(path)
     data = _read(path)
     for key in data:
         if key not in _FIELDS:

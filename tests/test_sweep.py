@@ -78,6 +78,14 @@ def test_every_shipped_sweep_loads():
         assert load_sweep(path, hours=1).runs, path
 
 
+def test_a_shipped_sweep_is_found_by_name_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    by_name = load_sweep("regulation_masks", hours=1)
+    assert [r.run_id for r in by_name.runs] == [r.run_id for r in load_sweep(REGULATION, hours=1).runs]
+    with pytest.raises(InputError, match="neither a path nor a shipped scenario"):
+        load_sweep("no_such_sweep")
+
+
 def test_eu_residency_set_is_the_shipped_eu_residency_scenario():
     run = next(r for r in load_sweep(REGULATION).runs if r.params["mask"] == "eu-residency")
     shipped = load_scenario(REPO_ROOT / "scenarios" / "eu_residency.yaml")
