@@ -259,11 +259,10 @@ def batch(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     counts = {"ok": 0, "failed": 0}
     todo = batch_.pending(spec, out)
-    with err_console.status("starting the Dask cluster" if scheduler is None else f"connecting to {scheduler}"):
-        # a finished sweep needs no cluster; an unreachable scheduler fails here, before the catalog exists
-        client_cm = batch_.dask_client(workers=workers, scheduler=scheduler) if todo else contextlib.nullcontext()
-        client = client_cm.__enter__()
-    try:
+    with contextlib.ExitStack() as stack:
+        with err_console.status("starting the Dask cluster" if scheduler is None else f"connecting to {scheduler}"):
+            # a finished sweep needs no cluster; an unreachable scheduler fails here, before the catalog exists
+            client = stack.enter_context(batch_.dask_client(workers=workers, scheduler=scheduler)) if todo else None
         with Catalog(out) as catalog, Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("runs", total=None)
 
@@ -282,8 +281,6 @@ def batch(
                                   highlight=False, soft_wrap=True)
                 raise
             rows = catalog.rows([run.run_id for run in spec.runs])
-    finally:
-        client_cm.__exit__(None, None, None)
     table = _batch_table(spec, rows)
     roomy = Console(width=1000)  # every column whole, as `cosim masks` prints its grids
     Console(width=max(console.width, Measurement.get(roomy, roomy.options, table).maximum)).print(table)

@@ -100,7 +100,7 @@ class CoSimulation(mesa.Model):
         if grids and (self._dc_grid < 0).any():
             raise ValueError(f"sites without a grid: {[s for s, g in zip(sites, self._dc_grid) if g < 0]}")
 
-        self.op_inst = _operator_share(inst, operators)
+        self.op_inst = inst.scaled(1.0 / operators, 1.0 / operators)  # one of M equal operators
         self.operators = []
         for k in range(operators):
             name = f"operator-{k + 1}"
@@ -352,18 +352,6 @@ class CoSimulation(mesa.Model):
 def _relative_l1(a: np.ndarray, b: np.ndarray) -> float:
     """sum |a - b| / sum |a| (MW over MW), 0 when both are zero."""
     return float(np.abs(a - b).sum() / max(np.abs(a).sum(), 1e-9))
-
-
-def _operator_share(inst: Instance, operators: int) -> Instance:
-    """What one of *operators* equal operators owns: 1/M of every user's requests and of every
-    site's capacity, and 1/M of the social weight. The social term is USD per hour per point
-    of request-averaged quality loss, the same whatever the requests, while every other term
-    (energy, moving, environmental, unserved) is proportional to them: scaled with them, each
-    operator's problem is 1/M of the single operator's, so M operators deciding on the same
-    signals decide as one."""
-    share = 1.0 / operators
-    weights = inst.weights.model_copy(update={"social_weight_usd": inst.weights.social_weight_usd * share})
-    return replace(inst, demand=inst.demand * share, capacity=inst.capacity * share, weights=weights)
 
 
 def _home_sites(inst: Instance) -> np.ndarray:

@@ -94,8 +94,25 @@ class Instance:
         return replace(self, tau_ms=tau_ms)
 
     def scaled(self, user_factor: np.ndarray | float, dc_factor: np.ndarray | float) -> "Instance":
-        """The same world with more requests per user (J,) and more capacity per data center (N,)."""
-        return replace(self, demand=self.demand * np.reshape(user_factor, (-1, 1)), capacity=self.capacity * dc_factor)
+        """The same world with more requests per user (J,) and more capacity per data center
+        (N,), and the social weight times the requests' factor (scaled requests / requests
+        over the horizon; the factor itself when it is one number).
+
+        Every other cost term grows with the requests; the social term (USD per hour per
+        point of request-averaged quality loss) does not, so it is scaled with them to keep
+        the scenario's trade-off between quality and energy per request. Used by `--ai-share`
+        (docs/cosimulation.md, AI share: unscaled, paper10 scaled up 30-400x finds quality
+        nearly free and every policy moves to the smallest model) and for one of M operators
+        (1/M of everything: its problem is 1/M of the single operator's). One weight for all
+        regions: where the factors differ per user, a region weighs quality (the requests'
+        factor / its own factor) times as much as at the scenario's scale."""
+        demand = self.demand * np.reshape(user_factor, (-1, 1))
+        if np.ndim(user_factor) == 0:
+            factor = float(user_factor)
+        else:
+            factor = float(demand.sum() / self.demand.sum()) if self.demand.sum() > 0 else 1.0
+        weights = self.weights.model_copy(update={"social_weight_usd": self.weights.social_weight_usd * factor})
+        return replace(self, demand=demand, capacity=self.capacity * dc_factor, weights=weights)
 
     @property
     def feasible(self) -> np.ndarray:

@@ -39,7 +39,7 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     grids are dispatched once without data centers to run the baseline, then again with
     the baseline's load at the data-center buses. *ai_share* scales requests and capacity
     so that the baseline's data-center load is that share of the grids' own demand, and
-    the social weight with the requests (`_scaled_social_weight`).
+    the social weight with the requests (`Instance.scaled`).
     """
     inst = build_instance(scenario, data_dir=data_dir, source=source)
     if scenario.signals.source != "grids":
@@ -50,25 +50,10 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     if ai_share is not None:
         dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share)
         user_factor = np.where(inst.local >= 0, dc_factor[inst.local], dc_factor.mean())
-        scaled = inst.scaled(user_factor, dc_factor)
-        inst, facility_mw = _scaled_social_weight(scaled, inst), facility_mw * dc_factor[:, None]
+        inst, facility_mw = inst.scaled(user_factor, dc_factor), facility_mw * dc_factor[:, None]
     dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
     grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load)
     return replace(grid_inst, demand=inst.demand, capacity=inst.capacity, weights=inst.weights)
-
-
-def _scaled_social_weight(scaled: Instance, base: Instance) -> Instance:
-    """*scaled* with the social weight times its requests over *base*'s (the horizon's total).
-
-    Every other cost term grows with the requests; the social term (USD per hour per point
-    of request-averaged quality loss) does not. Left as it is, scaling paper10 up 30-400x
-    makes quality nearly free against energy, every policy moves to the smallest model and
-    draws about a sixth of the share asked for (docs/cosimulation.md, AI share). One weight
-    for all regions: the grids' factors differ, so against energy a region weighs quality
-    (the requests' factor / its grid's factor) times as much as at the scenario's scale."""
-    factor = float(scaled.demand.sum() / base.demand.sum()) if base.demand.sum() > 0 else 1.0
-    w = scaled.weights
-    return replace(scaled, weights=w.model_copy(update={"social_weight_usd": w.social_weight_usd * factor}))
 
 
 def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:

@@ -87,6 +87,24 @@ def _models(result):
     return [(name, result.models[name]) for name in POLICIES]
 
 
+def _fresh_grids(spec, result, model):
+    """(index, grid agent, RegionHours on freshly built nets, positions of the grid's sites)
+    for every grid of *model*: what a test re-dispatches to check the model's signals."""
+    sites = [dc.site for dc in spec.datacenters]
+    fresh = {rg.name: RegionHours(rg, result.instance.times[0], HOURS) for rg in grid_regions(sites, seed=spec.seed)}
+    for g, grid in enumerate(model.grids):
+        hours = fresh[grid.name]
+        yield g, grid, hours, [sites.index(s) for s in hours.sites]
+
+
+def _assert_signals(outcome, signals, at, k, msg):
+    """*outcome*'s price, LME and average intensity equal *signals* (a model's seen or
+    realized) at sites *at*, hour k."""
+    for signal in ("price_usd_per_mwh", "lme_kg_per_kwh", "carbon_kg_per_kwh"):
+        np.testing.assert_allclose(getattr(outcome, signal), signals[signal][at, k], rtol=1e-9, atol=1e-9,
+                                   err_msg=f"{msg} hour {k} {signal}")
+
+
 def _requests(model) -> np.ndarray:
     """(A, T) requests served on each arc."""
     return model.x * model.demand[model.arcs.j]
@@ -200,26 +218,19 @@ def test_lagged_coupling_publishes_hour_t_with_the_load_of_hour_t_minus_1(runs, 
     dispatch of hour t with the data centers' load of hour t-1, and the hour is realized by
     a dispatch with its own load (re-dispatched here on freshly built nets)."""
     result = runs("large-lagged")
-    sites = [dc.site for dc in spec.datacenters]
     for name, m in _models(result):
         for signal in SIGNALS:
             np.testing.assert_array_equal(m.seen[signal][:, 0], getattr(result.instance, signal)[:, 0])
-        fresh = {rg.name: RegionHours(rg, result.instance.times[0], HOURS) for rg in grid_regions(sites, seed=spec.seed)}
-        for g, grid in enumerate(m.grids):
-            hours = fresh[grid.name]
-            at = [sites.index(s) for s in hours.sites]
+        for g, grid, hours, at in _fresh_grids(spec, result, m):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", LoadShedWarning)
                 for k in range(HOURS):
                     realized = hours.dispatch(k, m.facility_mw[at, k])
                     assert realized.emissions_kg == pytest.approx(m.emissions_with_kg[g, k], rel=1e-9)
-                    for signal in ("price_usd_per_mwh", "lme_kg_per_kwh", "carbon_kg_per_kwh"):
-                        np.testing.assert_allclose(getattr(realized, signal), m.realized[signal][at, k], rtol=1e-9, atol=1e-9)
+                    _assert_signals(realized, m.realized, at, k, f"{name} {grid.name} realized")
                     if k > 0:
                         published = hours.dispatch(k, m.facility_mw[at, k - 1])
-                        for signal in ("price_usd_per_mwh", "lme_kg_per_kwh", "carbon_kg_per_kwh"):
-                            np.testing.assert_allclose(getattr(published, signal), m.seen[signal][at, k], rtol=1e-9,
-                                                       atol=1e-9, err_msg=f"{name} {grid.name} hour {k} {signal}")
+                        _assert_signals(published, m.seen, at, k, f"{name} {grid.name} seen")
 
 
 # ======================================================================================
@@ -405,21 +416,15 @@ def test_iterate_residual_is_measured_against_the_published_load(runs, spec, sha
     dispatch of hour k with that load (re-dispatched here on fresh nets): a converged hour
     is a fixed point within iterate_tol, however the loop got there."""
     result = runs(f"{share}-iterate")
-    sites = [dc.site for dc in spec.datacenters]
     for name, m in _models(result):
         moved = np.abs(m.facility_mw - m.published_mw).sum(axis=0) / m.facility_mw.sum(axis=0)
         np.testing.assert_allclose(m.residual, moved, rtol=1e-9, atol=1e-15, err_msg=name)
-        fresh = {rg.name: RegionHours(rg, result.instance.times[0], HOURS) for rg in grid_regions(sites, seed=spec.seed)}
-        for grid in m.grids:
-            hours = fresh[grid.name]
-            at = [sites.index(s) for s in hours.sites]
+        for _, grid, hours, at in _fresh_grids(spec, result, m):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", LoadShedWarning)
                 for k in range(HOURS):
                     published = hours.dispatch(k, m.published_mw[at, k])
-                    for signal in ("price_usd_per_mwh", "lme_kg_per_kwh", "carbon_kg_per_kwh"):
-                        np.testing.assert_allclose(getattr(published, signal), m.seen[signal][at, k], rtol=1e-9,
-                                                   atol=1e-9, err_msg=f"{name} {grid.name} hour {k} {signal}")
+                    _assert_signals(published, m.seen, at, k, f"{name} {grid.name} seen")
 
 
 def test_iterate_jump_reaches_the_relaxed_fixed_point_in_fewer_rounds(spec):

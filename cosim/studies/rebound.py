@@ -201,32 +201,32 @@ def plot_who_pays(frame: pd.DataFrame, path: str | Path) -> Path:
 def plot_herding(frame: pd.DataFrame, path: str | Path) -> Path:
     """Load swing and the realized-minus-predicted carbon gap against damping, one line per
     (policy, operators)."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    for (policy, count), g in frame.groupby(["policy", "operators"], sort=False):
-        axes[0].plot(g["damping"], g["load_swing_ratio"], "-o", label=f"{policy}, {count} operator(s)")
-        axes[1].plot(g["damping"], g["emissions_gap_t"], "-o", label=f"{policy}, {count} operator(s)")
-    axes[0].set_ylabel("load swing (sum |dL| / L per hour)")
-    axes[1].set_ylabel("realized - predicted carbon savings (t)")
-    for ax in axes:
-        ax.set_xlabel("damping (x the hour's median arc cost)")
-        ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=8)
-    return save_figure(fig, path)
+    lines = {f"{policy}, {count} operator(s)": g for (policy, count), g in frame.groupby(["policy", "operators"], sort=False)}
+    return _two_panels(lines, "damping", ("load_swing_ratio", "emissions_gap_t"),
+                       ("load swing (sum |dL| / L per hour)", "realized - predicted carbon savings (t)"),
+                       "damping (x the hour's median arc cost)", path)
 
 
 def plot_demand(frame: pd.DataFrame, path: str | Path) -> Path:
     """Requests added against the trace (%) and consequential emissions added (t) against
     the price elasticity, one line per policy."""
+    lines = dict(tuple(frame.groupby("policy", sort=False)))
+    return _two_panels(lines, "elasticity", ("requests_added_pct", "emissions_added_t"),
+                       ("requests added by the price response (% of trace)", "consequential emissions added (t)"),
+                       "price elasticity of demand", path)
+
+
+def _two_panels(lines: dict[str, pd.DataFrame], x: str, ys: tuple[str, str], ylabels: tuple[str, str],
+                xlabel: str, path: str | Path) -> Path:
+    """Two side-by-side panels, ys[0] and ys[1] against x, one line per entry of *lines*."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    for policy, g in frame.groupby("policy", sort=False):
-        axes[0].plot(g["elasticity"], g["requests_added_pct"], "-o", label=policy)
-        axes[1].plot(g["elasticity"], g["emissions_added_t"], "-o", label=policy)
-    axes[0].set_ylabel("requests added by the price response (% of trace)")
-    axes[1].set_ylabel("consequential emissions added (t)")
-    for ax in axes:
-        ax.set_xlabel("price elasticity of demand")
+    for label, g in lines.items():
+        for ax, y in zip(axes, ys):
+            ax.plot(g[x], g[y], "-o", label=label)
+    for ax, ylabel in zip(axes, ylabels):
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel(xlabel)
         ax.grid(True, alpha=0.3)
     axes[0].legend(fontsize=8)
     return save_figure(fig, path)
