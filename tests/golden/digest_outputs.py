@@ -113,8 +113,8 @@ def digest_folder(folder: Path) -> dict:
 
             with duckdb.connect(str(path), read_only=True) as con:
                 runs = con.execute("select * from runs order by run_id").df()
-            keep = [c for c in runs.columns if not (c.endswith("_s") or c in TIMING_KEYS or c in
-                                                     ("out_dir", "path", "error", "host", "worker"))]
+            keep = [c for c in runs.columns if not (c.endswith("_s") or c.endswith("_at") or c in TIMING_KEYS or c in
+                                                     ("out_dir", "output", "path", "error", "host", "worker"))]
             out[rel] = _frame_digest(runs[keep])
     return out
 
