@@ -20,14 +20,15 @@ from rich.table import Table
 
 from cosim import frontier as frontier_
 from cosim import loaders
-from cosim.cosimulation import COUPLINGS, Herding
+from cosim.cosimulation import Herding
 from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
 from cosim.masks import reach
 from cosim.metrics import table1
 from cosim.outputs import write_atomic
-from cosim.runner import MODES, decision_instance, run_scenario
+from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
+from cosim.runner import decision_instance, run_scenario
 from cosim.scenario import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")
@@ -62,13 +63,10 @@ def run(
     the Table-1 comparison (and the grid feedback where grids are simulated)."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
-    _check_policies(policy)
-    if mode not in MODES:
-        raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
-    if online_algorithm is not None and online_algorithm not in ALGORITHMS:
-        raise InputError("--online-algorithm", online_algorithm, f"must be one of {', '.join(ALGORITHMS)}")
-    if ai_share is not None and not 0 < ai_share < 10:
-        raise InputError("--ai-share", f"{ai_share:g}", "a share of the grids' demand: > 0 (and below 10)")
+    options = RunOptions(policies=None if policy is None else tuple(policy), mode=mode, coupling=coupling,
+                         online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=damping,
+                         max_shift=max_shift, sequential=sequential, elasticity=elasticity,
+                         ).checked(grids=spec.signals.source == "grids")
     if hours is not None:
         spec = spec.with_hours(hours)
     out = out or Path("cosim-out") / spec.name
@@ -85,9 +83,8 @@ def run(
             on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
             on_hour=lambda: progress.advance(task),
         )
-    coupled = next(iter(result.models.values())).coupling if result.models else "open"
     console.print(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
-                                          f"{mode}, coupling {coupled}"))
+                                          f"{mode}, coupling {options.coupling}"))
     if any("grid_feedback" in m for m in result.metrics.values()):
         console.print(_feedback_table(result.metrics))
     _print_notes(result.instance.notes)
@@ -212,7 +209,7 @@ def frontier(
     if not tau:
         raise InputError("--tau", "(missing)", "give the budgets to sweep, e.g. --tau 20,50,100")
     taus = frontier_.parse_taus(tau)
-    _check_policies(policy)
+    check_policies(policy)
     tier_names = [t.name for t in spec.tiers]
     for n, name in enumerate(tier or []):
         if name not in tier_names:
@@ -330,12 +327,6 @@ def report(
     if result.failed:
         console.print(f"[yellow]{result.failed} failed run(s) listed in report.md[/yellow]")
     console.print(f"report written to {result.folder}/: " + ", ".join(p.name for p in result.files), highlight=False)
-
-
-def _check_policies(names: list[str] | None) -> None:
-    for n, name in enumerate(names or []):
-        if name not in POLICY_NAMES:
-            raise InputError("--policy", f"value {n + 1}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")
 
 
 def _print_notes(notes) -> None:

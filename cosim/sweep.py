@@ -20,10 +20,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cosim.cosimulation import COUPLINGS
 from cosim.errors import InputError
 from cosim.glb import POLICY_NAMES
-from cosim.runner import MODES
+from cosim.options import COUPLINGS, MODES
 from cosim.scenario import Scenario, load_scenario, parse_scenario, read_yaml, resolve_scenario_path
 
 

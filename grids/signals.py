@@ -15,16 +15,15 @@ gets:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from grids.opf import Dispatcher
+from grids.outcome import SIGNALS, HourOutcome
 from grids.regions import RegionGrid, build_region, site_region
 from grids.water import onsite_wue_series
 
-SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "lme_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh")
 _UNIT_TABLES = ("gen", "sgen", "ext_grid")
 
 
@@ -59,23 +58,6 @@ def region_hours(rg: RegionGrid, start, hours: int, *, dc_load_mw: pd.DataFrame 
     outcomes = [grid.dispatch(k, None if extra is None else extra[k]) for k in range(hours)]
     return {name: pd.DataFrame(np.array([getattr(o, name) for o in outcomes]), index=grid.times, columns=grid.sites)
             for name in SIGNALS}
-
-
-@dataclass(frozen=True)
-class HourOutcome:
-    """One region-hour's dispatch as the data centers and the accounting see it.
-    Site arrays follow RegionHours.sites."""
-
-    price_usd_per_mwh: np.ndarray  # LMP at each site's bus
-    carbon_kg_per_kwh: np.ndarray  # average intensity of the site's zone
-    lme_kg_per_kwh: np.ndarray  # marginal emissions at the site's bus
-    wue_l_per_kwh: np.ndarray  # on-site WUE from wet-bulb temperature
-    ewif_l_per_kwh: np.ndarray  # off-site water intensity of the zone's mix
-    emissions_kg: float  # the whole region's generation emissions this hour
-    cost_usd: float  # generation cost
-    consumers_cost_usd: float  # LMP x background load, summed over the net's loads (who pays)
-    demand_mw: float  # total demand served, data centers included
-    shed_mw: float
 
 
 class RegionHours:
