@@ -29,6 +29,7 @@ class OperatorAgent(mesa.Agent):
         super().__init__(model)
         self.name = name
         self.rule = rule
+        self.committed: Choice | None = None  # the choice the current hour ended with
 
     @property
     def arcs(self) -> Any:
@@ -41,3 +42,4 @@ class OperatorAgent(mesa.Agent):
     def commit(self, choice: Choice) -> None:
         """Keep *choice* as the state the next hour starts from."""
         self.rule.commit(choice)
+        self.committed = choice

@@ -32,6 +32,7 @@ class UserAgent(mesa.Agent):
         self.offer = list_price * (1.0 - discount)  # USD per request before energy
         self.price_usd_per_request = self.offer
         self.reference_usd_per_request = self.offer
+        self.demand = 0.0  # this hour's requests
 
     def utility(self, sensitivity: float, list_price: float) -> float:
         """Logit utility of this tier for the region's users."""
@@ -41,7 +42,8 @@ class UserAgent(mesa.Agent):
         """This hour's requests, given the share of the region that chose this tier."""
         index = self.price_usd_per_request / self.reference_usd_per_request
         response = index ** (-self.elasticity) if self.elasticity else 1.0
-        return float(self.region_base[hour] * chosen_share * response)
+        self.demand = float(self.region_base[hour] * chosen_share * response)
+        return self.demand
 
     def answer_price(self, energy_usd_per_request: float, home_energy_usd_per_request: float) -> None:
         """Next hour's price and reference: the offer plus the energy cost per request this

@@ -243,7 +243,7 @@ def run_coupled(scenario, policy: str, coupling: str, hours: int) -> dict:
         "solve_parts": {part: sum(v for (_, pt), v in probe.solve_s.items() if pt == part) for part in PARTS},
         "glb_solver_s": sum(probe.glb_solver_s.values()), "decide_s": sum(probe.decide_s.values()),
         "offline_s": probe.offline_s["other"],  # outside decision instance and co-simulations: open's offline reference
-        "rss_mb": rss_mb(), "result": result, "fallback_hours": len(model.fallback_hours),
+        "rss_mb": rss_mb(), "result": result, "fallback_hours": len(model.log.fallback_hours),
     }
     for p in phases:
         kinds = {k: probe.calls[(q, k)] for (q, k) in probe.calls if q == p}
@@ -285,7 +285,7 @@ def rundcopp_loop(scenario, lagged: dict, policy: str, sample: int) -> dict:
             rg.apply_hour(inst.times[k], profiles=prof)
             for site, row in dc_load.items():
                 net.load.loc[row, ["p_mw", "scaling", "in_service"]] = [
-                    float(sum(model.facility_mw[i, k] for i, s in enumerate(sites) if s == site)), 1.0, True]
+                    float(sum(model.log.facility_mw[i, k] for i, s in enumerate(sites) if s == site)), 1.0, True]
             prep += time.perf_counter() - t0
             if first:  # pandapower's lazy imports and caches: one untimed call
                 try:
@@ -303,7 +303,7 @@ def rundcopp_loop(scenario, lagged: dict, policy: str, sample: int) -> dict:
             if ok:
                 for site in dc_load:
                     i = sites.index(site)
-                    dlmp.append(abs(float(net.res_bus.at[rg.sites[site], "lam_p"]) - model.realized["price_usd_per_mwh"][i, k]))
+                    dlmp.append(abs(float(net.res_bus.at[rg.sites[site], "lam_p"]) - model.log.realized["price_usd_per_mwh"][i, k]))
     dlmp = np.array(dlmp)
     return {"calls": len(times), "nets": len(nets), "hours_sampled": len(ks),
             "mean_s": float(np.mean(times)), "median_s": float(statistics.median(times)), "total_s": float(sum(times)),
