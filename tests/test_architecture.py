@@ -40,3 +40,15 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
     (tmp_path / "grids" / "bad.py").write_text("def f():\n    from cosim.errors import InputError\n")
     monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
     assert _upward("grids") == ["grids/bad.py:2: imports cosim"]
+
+
+def test_ruff_is_clean_on_the_whole_tree():
+    """The style gate (pyproject's [tool.ruff]): no finding anywhere in the repository."""
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install '.[test]')")
+    proc = subprocess.run([ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
