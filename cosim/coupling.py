@@ -60,7 +60,7 @@ class World(Protocol):
 
 
 class Coupling(Protocol):
-    name: str
+    """Decides one hour: the decision and what it was made on."""
 
     def decide(self, world: World, hour: int, demand: np.ndarray, previous_mw: np.ndarray | None) -> Decided: ...
 
@@ -79,16 +79,12 @@ def _decide_and_commit(world: World, hour: int, seen: Signals, demand: np.ndarra
 class Open:
     """Decide on the exogenous signals."""
 
-    name = "open"
-
     def decide(self, world: World, hour: int, demand: np.ndarray, previous_mw: np.ndarray | None) -> Decided:
         return _decide_and_commit(world, hour, world.exogenous(hour), demand)
 
 
 class Lagged:
     """Decide on the grids dispatched with last hour's load."""
-
-    name = "lagged"
 
     def decide(self, world: World, hour: int, demand: np.ndarray, previous_mw: np.ndarray | None) -> Decided:
         seen = world.exogenous(hour) if previous_mw is None else world.publish(hour, previous_mw)
@@ -99,8 +95,6 @@ class Sequential:
     """Lagged, with each operator shown the grid after the previous ones moved. What the
     hour was decided on (`seen`) is, per data center, the operators' views weighted by the
     load each put there."""
-
-    name = "lagged"
 
     def decide(self, world: World, hour: int, demand: np.ndarray, previous_mw: np.ndarray | None) -> Decided:
         if previous_mw is None:
@@ -134,7 +128,6 @@ class Iterate:
     tol: float = 1e-3
     relaxation: float = 0.5
     jump: bool = True
-    name: str = "iterate"
 
     def decide(self, world: World, hour: int, demand: np.ndarray, previous_mw: np.ndarray | None) -> Decided:
         fallback = False
