@@ -24,7 +24,8 @@ import pandas as pd
 
 from cosim import loaders
 from cosim.errors import InputError
-from cosim.latency import great_circle_km
+from cosim.fiber import ROUTE_INFLATION, great_circle_km
+from cosim.rtt_matrix import load_rtt_matrix
 from cosim.scenario import Rule, Scenario
 
 
@@ -193,7 +194,8 @@ def needs_latency(scenario: Scenario) -> bool:
 
 def _region_latency_ms(scenario: Scenario, *, data_dir, source) -> tuple[np.ndarray, np.ndarray]:
     """(R,) region -> its service node and (R, N) service node -> data center, RTT in ms."""
-    from cosim import latency  # networkx loads only when latencies are needed
+    # late: cosim.latency imports networkx (~0.15 s), needed only when a scenario has latencies
+    from cosim import latency
 
     r_count, n = len(scenario.regions), len(scenario.datacenters)
     located = [(f"regions.{r}.location", x.location) for r, x in enumerate(scenario.regions)]
@@ -216,10 +218,10 @@ def _region_latency_ms(scenario: Scenario, *, data_dir, source) -> tuple[np.ndar
             services[-1] = f"service:{r.name}"
     for d in scenario.datacenters:
         places.append(latency.Place(f"dc:{d.name}", "datacenter", d.location.lat, d.location.lon, cfg.codes.get(d.name)))
-    options = {"route_inflation": cfg.route_inflation or latency.ROUTE_INFLATION, "km_per_ms": cfg.fiber_km_per_ms}
+    options = {"route_inflation": cfg.route_inflation or ROUTE_INFLATION, "km_per_ms": cfg.fiber_km_per_ms}
     if cfg.source == "measured":
         path = loaders.dataset_path(data_dir, cfg.rtt_file, source=source)
-        rtt = latency.load_rtt_matrix(path)
+        rtt = load_rtt_matrix(path)
         try:
             graph = latency.latency_graph(places, source="measured", rtt=rtt, **options)
         except InputError as exc:  # a place's code: name the scenario's field, not the graph node

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from cosim.cosimulation import COUPLINGS
 from cosim.errors import InputError
-from cosim.glb import POLICY_NAMES
+from cosim.policy import POLICY_NAMES
 from cosim.runner import MODES
-from cosim.scenario import Scenario, load_scenario, parse_scenario, read_yaml, resolve_scenario_path
+from cosim.scenario import Scenario, parse_scenario
+from cosim.scenario_files import load_scenario, read_yaml, resolve_scenario_path
 
 
 @dataclass(frozen=True)

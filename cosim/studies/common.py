@@ -6,14 +6,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cosim.errors import InputError
-from cosim.glb import POLICY_NAMES
 from cosim.outputs import write_atomic
-from cosim.scenario import (
-    DEFAULT_SCENARIO,
-    Scenario,
-    load_scenario,
-    resolve_scenario_path,
-)
+from cosim.policy import POLICY_NAMES
+from cosim.scenario import Scenario
+from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 
 
 def study_scenario(name: str | Path = DEFAULT_SCENARIO, hours: int | None = None) -> Scenario:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cosim.errors import InputError
 from cosim.glb import SolverFailure
-from cosim.scenario import DEFAULT_SCENARIO
+from cosim.scenario_files import DEFAULT_SCENARIO
 
 
 class StudyParser(argparse.ArgumentParser):
