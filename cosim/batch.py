@@ -23,11 +23,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cosim.catalog import Catalog, headline, read_completed
 from cosim.errors import InputError
 from cosim.runner import run_scenario
 from cosim.sweep import Run, Sweep
+
+if TYPE_CHECKING:  # annotations only: dask.distributed loads in batch runs
+    from distributed import Client
 
 RUNS = "runs"
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -166,7 +170,7 @@ def _complete(run: Run, done: set[str], runs_dir: Path) -> bool:
     return run.run_id in done and (runs_dir / run.run_id / "summary.json").is_file()
 
 
-def _prepare_workers(client, where: str) -> None:
+def _prepare_workers(client: Client, where: str) -> None:
     """Import cosim.batch (and with it the runner, cvxpy, pandapower...) in every connected
     worker now, once: the runs' wall_s then measures the runs, and workers that cannot import
     cosim (not installed there) are an InputError before anything is written."""
@@ -200,7 +204,7 @@ def _sigint_ignored() -> Iterator[None]:
 def run_batch(
     sweep: Sweep,
     out: Path,
-    client,
+    client: Client,
     catalog: Catalog,
     *,
     data_dir: Path | None = None,

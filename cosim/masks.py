@@ -38,6 +38,7 @@ class Users:
 
     @classmethod
     def of(cls, scenario: Scenario) -> "Users":
+        """The users of *scenario*: every (region, tier) with a share > 0, region by region."""
         pairs = [(r, t) for r in range(len(scenario.regions)) for t, tier in enumerate(scenario.tiers) if tier.share > 0]
         region, tier = zip(*pairs)
         return cls(np.array(region), np.array(tier))
@@ -189,10 +190,12 @@ def user_latency_ms(scenario: Scenario, users: Users, *, data_dir: Path | None =
 
 
 def needs_latency(scenario: Scenario) -> bool:
+    """True when a tier has a latency budget (finite tau_ms) or a delay price: then every
+    region and data center needs a location."""
     return any(math.isfinite(t.tau_ms) or t.delay_usd_per_request_per_s > 0 for t in scenario.tiers)
 
 
-def _region_latency_ms(scenario: Scenario, *, data_dir, source) -> tuple[np.ndarray, np.ndarray]:
+def _region_latency_ms(scenario: Scenario, *, data_dir: Path | None, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(R,) region -> its service node and (R, N) service node -> data center, RTT in ms."""
     # late: cosim.latency imports networkx (~0.15 s), needed only when a scenario has latencies
     from cosim import latency

@@ -161,6 +161,7 @@ def parse_numbers(
     values = np.array([[_exact_float(v) for v in row] for row in raw], dtype=float).reshape(len(raw), len(indices))
 
     def refuse(mask: np.ndarray, reason: Callable[[str, float], str]) -> None:
+        """InputError at the first cell of *mask*, *reason*(its text, its value)."""
         if mask.any():
             i = int(np.flatnonzero(mask.any(axis=1))[0])
             k = int(np.flatnonzero(mask[i])[0])

@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from cosim.errors import InputError
 from cosim.glb import SolverFailure
@@ -16,7 +17,8 @@ from cosim.scenario_files import DEFAULT_SCENARIO
 class StudyParser(argparse.ArgumentParser):
     """argparse with the CLI's convention: a usage error is one line and exit 2."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
+        """Print *message* as one line on stderr and exit 2."""
         _error_line(f"error: {self.prog}: {message}")
         sys.exit(2)
 
