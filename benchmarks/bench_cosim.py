@@ -73,7 +73,7 @@ from agents.grid import GridAgent  # noqa: E402
 from benchmarks.bench_dispatch import machine  # noqa: E402  (the same machine line as the dispatch figures)
 from cosim.cosimulation import CoSimulation  # noqa: E402
 from cosim.glb import OnlineSolver  # noqa: E402
-from cosim.scenario import load_scenario  # noqa: E402
+from cosim.scenario_files import load_scenario  # noqa: E402
 from grids.opf import Dispatcher  # noqa: E402
 from grids.regions import run_dcopp  # noqa: E402
 from grids.signals import RegionHours, grid_regions  # noqa: E402

@@ -29,7 +29,8 @@ from cosim.metrics import table1
 from cosim.outputs import write_atomic
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
 from cosim.runner import decision_instance, run_scenario
-from cosim.scenario import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
+from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
+from cosim.sweep import AXES, load_sweep
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")
 console = Console()
@@ -246,9 +247,8 @@ def batch(
 ):
     """Run a sweep on Dask: each run into DIR/runs/<run-id>/, a row per run into DIR/catalog.duckdb.
     Runs completed before are skipped; exit 1 when a run failed (its error is in the catalog)."""
-    from cosim import batch as batch_
+    from cosim import batch as batch_  # late, as catalog: duckdb (~0.2 s) loads only for cosim batch
     from cosim.catalog import Catalog
-    from cosim.sweep import load_sweep
 
     spec = load_sweep(sweep, hours=hours)
     out = out or Path("cosim-out") / spec.name
@@ -295,8 +295,6 @@ def batch(
 
 
 def _batch_table(spec, rows) -> Table:
-    from cosim.sweep import AXES
-
     swept = [AXES[name].column for name in spec.runs[0].params] if spec.runs else []
     table = Table(title=f"{spec.name}: {spec.base.name}, {spec.base.hours} h", title_justify="left", box=box.SIMPLE_HEAD)
     metrics = (("energy_cost_usd", "energy cost (USD)"), ("carbon_attributional_t", "carbon attr. (t)"),
@@ -319,7 +317,7 @@ def report(
     out: Annotated[Optional[Path], typer.Option(help="Report folder (default: DIR/report).")] = None,
 ):
     """Comparison tables (Markdown, CSV) and figures of a batch: per mask rule set and policy."""
-    from cosim.report import write_report
+    from cosim.report import write_report  # late: duckdb loads only for cosim report
 
     result = write_report(folder, out)
     if result.averaged_over:

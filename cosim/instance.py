@@ -18,7 +18,8 @@ import pandas as pd
 from cosim import loaders
 from cosim.errors import DataWarning, InputError
 from cosim.masks import check_feasible, feasible, frictions_usd_per_request, reach
-from cosim.scenario import PolicyWeights, Scenario
+from cosim.policy import PolicyWeights
+from cosim.scenario import Scenario
 from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS, synthetic_signals
 
 

@@ -9,8 +9,7 @@ import math
 from pydantic import BaseModel, ConfigDict
 
 from cosim.errors import InputError
-from cosim.glb.online import ALGORITHMS
-from cosim.glb.policies import POLICY_NAMES
+from cosim.policy import ALGORITHMS, POLICY_NAMES
 
 MODES = ("offline", "online")
 COUPLINGS = ("open", "lagged", "iterate")

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cosim.errors import InputError
-from cosim.glb import POLICY_NAMES
 from cosim.options import COUPLINGS, MODES
-from cosim.scenario import Scenario, load_scenario, parse_scenario, read_yaml, resolve_scenario_path
+from cosim.policy import POLICY_NAMES
+from cosim.scenario import Scenario, parse_scenario
+from cosim.scenario_files import load_scenario, read_yaml, resolve_scenario_path
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import pytest
 from cosim.batch import dask_client, run_batch
 from cosim.catalog import CATALOG, HEADLINE, Catalog, read_runs
 from cosim.runner import run_scenario
-from cosim.scenario import load_scenario
+from cosim.scenario_files import load_scenario
 from cosim.sweep import load_sweep
 from tests.test_cli import assert_bad_input, cosim
 

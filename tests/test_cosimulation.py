@@ -28,13 +28,14 @@ import pandas as pd
 import pytest
 
 from agents import DataCenter, GridAgent, OperatorAgent, UserAgent
-from cosim.cosimulation import COUPLINGS, CoSimulation, Herding, Market
+from cosim.cosimulation import CoSimulation, Herding, Market
 from cosim.errors import InputError
 from cosim.glb import make_policy, solve_offline
 from cosim.instance import build_instance
 from cosim.metrics import site_hourly
+from cosim.options import COUPLINGS
 from cosim.runner import decision_instance, run_scenario
-from cosim.scenario import load_scenario
+from cosim.scenario_files import load_scenario
 from grids.opf import LoadShedWarning
 from grids.signals import RegionHours, grid_regions
 from tests.test_cli import assert_bad_input, cosim

@@ -27,7 +27,7 @@ from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
 from cosim.instance import Instance
 from cosim.metrics import policy_metrics
-from cosim.scenario import PolicyWeights
+from cosim.policy import PolicyWeights
 
 INF = math.inf
 

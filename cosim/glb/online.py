@@ -36,8 +36,7 @@ from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
 from cosim.instance import Instance
-
-ALGORITHMS = ("myopic", "dmd")
+from cosim.policy import ALGORITHMS
 
 
 class HourlyProblem:
