@@ -1,38 +1,19 @@
 """Fuel factors and generator fleet tables.
 
 A fleet table (one CSV per net in ``grids/data/fleets/``) has one row per generating unit
-or aggregated block of units at one bus:
-
-============================  =======================================================
-column                        meaning
-============================  =======================================================
-``name``                      unique unit name
-``bus``                       bus name, must exist in the region spec
-``fuel``                      one of :func:`fuel_factors` (coal, gas, nuclear, oil,
-                              other, solar, hydro, wind)
-``tech``                      technology; ``pv``, ``wind_onshore``, ``wind_offshore``
-                              and ``hydro_ror`` become profile-driven sgens, anything
-                              else (``ccgt``, ``ocgt``, ``steam``, ``coal``, ...) a gen
-``capacity_mw``               installed capacity of the real system (MW, >= 0), before
-                              the net's ``scale``
-``availability``              share of the capacity available in the modelled window
-                              (0..1]: outages, derating, calibration (see docs/grids.md)
-``min_load``                  must-run share of the available capacity (0..1)
-``heat_rate_mmbtu_per_mwh``   heat rate (>= 0; 0 for fuel-free units)
-``vom_usd_per_mwh``           variable O&M (USD/MWh, may hold an opportunity cost)
-``fuel_price_usd_per_mmbtu``  optional; empty = the zone's price for the fuel
-``source``                    short name of the figure's source (documentation)
-============================  =======================================================
+or aggregated block of units at one bus; its columns, their meaning, unit and allowed values
+are declared in :data:`FLEET_SCHEMA`, which :func:`read_fleet` checks.
 
 Marginal cost (USD/MWh) = fuel price x heat rate + VOM + carbon price (USD/t) x CO2 rate
-(t/MWh), the carbon term for coal, gas and oil only; profile units (sgens) cost 0. Bad rows raise :class:`cosim.errors.InputError`
-naming the file and the row (``row N`` = line N of the CSV, the header being line 1).
+(t/MWh), the carbon term for coal, gas and oil only; profile units (sgens) cost 0. Bad rows
+raise :class:`cosim.errors.InputError` naming the file, the row (``row N`` = line N of the
+CSV, the header being line 1) and the column.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,19 +24,45 @@ from cosim.errors import InputError
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FUELS_FILE = DATA_DIR / "fuels.yaml"
 
-FLEET_COLUMNS = (
-    "name",
-    "bus",
-    "fuel",
-    "tech",
-    "capacity_mw",
-    "availability",
-    "min_load",
-    "heat_rate_mmbtu_per_mwh",
-    "vom_usd_per_mwh",
+
+
+class Column(NamedTuple):
+    """One fleet-table column: what it holds and what a cell may be."""
+
+    name: str
+    doc: str
+    number: bool = False   # a finite float; else text (stripped)
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    required: bool = True  # the header must have it; an optional column may be absent or empty
+    nonempty: str = ""     # what an empty cell lacks ("empty unit name")
+    unique: bool = False
+    choices: str = ""      # catalogue the value must be in: "fuels" (the fuel table) or "buses" (the spec's)
+    bad: str = ""          # reason for a value out of range or not in the catalogue (str.format: v, known)
+
+
+FLEET_SCHEMA = (
+    Column("name", "unique unit name", nonempty="unit name", unique=True),
+    Column("bus", "bus name, must exist in the region spec", choices="buses", bad="unknown bus {v!r}"),
+    Column("fuel", "one of the fuel table (coal, gas, nuclear, oil, other, solar, hydro, wind)",
+           choices="fuels", bad="unknown fuel {v!r} (known: {known})"),
+    Column("tech", "technology: pv, wind_onshore, wind_offshore and hydro_ror become profile-driven "
+           "sgens, any other (ccgt, ocgt, steam, coal, ...) a gen", nonempty="technology"),
+    Column("capacity_mw", "installed capacity of the real system (MW), before the net's scale",
+           number=True, lo=0, bad="negative capacity {v:g} MW"),
+    Column("availability", "share of the capacity available in the modelled window: outages, "
+           "derating, calibration (docs/grids.md)", number=True, lo=0, lo_open=True, hi=1),
+    Column("min_load", "must-run share of the available capacity (0 for profile units)", number=True, lo=0, hi=1),
+    Column("heat_rate_mmbtu_per_mwh", "heat rate, HHV (MMBtu/MWh; 0 for fuel-free units)", number=True, lo=0,
+           bad="negative heat rate"),
+    Column("vom_usd_per_mwh", "variable O&M (USD/MWh; may hold an opportunity cost)", number=True),
+    Column("fuel_price_usd_per_mmbtu", "fuel price (USD/MMBtu); empty = the zone's price for the fuel",
+           number=True, lo=0, required=False),
+    Column("source", "short name of the figure's source (documentation)", required=False),
 )
-OPTIONAL_COLUMNS = ("fuel_price_usd_per_mmbtu", "source")
-_NUMERIC = ("capacity_mw", "availability", "min_load", "heat_rate_mmbtu_per_mwh", "vom_usd_per_mwh")
+FLEET_COLUMNS = tuple(c.name for c in FLEET_SCHEMA if c.required)
+OPTIONAL_COLUMNS = tuple(c.name for c in FLEET_SCHEMA if not c.required)
 
 
 @lru_cache(maxsize=None)
@@ -128,78 +135,71 @@ def read_fleet(src: str | Path | pd.DataFrame, *, buses: set[str] | None = None,
         raise InputError(source, "header", f"missing column(s) {', '.join(missing)}")
     if df.empty:
         raise InputError(source, "rows", "fleet table has no units")
-    df = df.reset_index(drop=True)
-    df["row"] = np.arange(len(df)) + 2  # line number in the CSV (header = line 1)
-    for c in OPTIONAL_COLUMNS:
-        if c not in df.columns:
-            df[c] = ""
-    fuels = fuel_factors()
+    df = df.reset_index(drop=True).reindex(columns=[c.name for c in FLEET_SCHEMA], fill_value="")
     ptechs = profile_techs()
-    out_num: dict[str, list[float]] = {c: [] for c in _NUMERIC}
-    prices: list[float] = []
-    seen: set[str] = set()
-    for i, r in df.iterrows():
-        where = f"row {r['row']}"
-        name = str(r["name"]).strip()
-        if not name:
-            raise InputError(source, f"{where}: name", "empty unit name")
-        where = f"row {r['row']} ({name})"
-        if name in seen:
-            raise InputError(source, f"{where}: name", "duplicate unit name")
-        seen.add(name)
-        fuel = str(r["fuel"]).strip()
-        if fuel not in fuels.index:
-            raise InputError(source, f"{where}: fuel", f"unknown fuel {fuel!r} (known: {', '.join(fuels.index)})")
-        tech = str(r["tech"]).strip()
-        if not tech:
-            raise InputError(source, f"{where}: tech", "empty technology")
-        if tech in ptechs and ptechs[tech] != fuel:
-            raise InputError(source, f"{where}: fuel", f"technology {tech!r} needs fuel {ptechs[tech]!r}, not {fuel!r}")
-        if tech not in ptechs and fuel in ("solar", "wind"):
-            raise InputError(source, f"{where}: tech", f"fuel {fuel!r} needs a profile technology "
-                             f"({', '.join(t for t, f in ptechs.items() if f == fuel)})")
-        bus = str(r["bus"]).strip()
-        if buses is not None and bus not in buses:
-            raise InputError(source, f"{where}: bus", f"unknown bus {bus!r}")
-        vals = {}
-        for c in _NUMERIC:
+    catalogues = {"fuels": list(fuel_factors().index), "buses": buses}
+    out: dict[str, list] = {c.name: [] for c in FLEET_SCHEMA}
+    for k, cells in enumerate(df.itertuples(index=False)):
+        where = f"row {k + 2}"
+        rec = {}
+        for col, raw in zip(FLEET_SCHEMA, cells):
             try:
-                v = float(str(r[c]).strip())
-            except ValueError:
-                raise InputError(source, f"{where}: {c}", f"not a number: {r[c]!r}") from None
-            if not np.isfinite(v):
-                raise InputError(source, f"{where}: {c}", f"not finite: {r[c]!r}")
-            vals[c] = v
-        if vals["capacity_mw"] < 0:
-            raise InputError(source, f"{where}: capacity_mw", f"negative capacity {vals['capacity_mw']:g} MW")
-        if not 0 < vals["availability"] <= 1:
-            raise InputError(source, f"{where}: availability", f"must be in (0, 1], got {vals['availability']:g}")
-        if not 0 <= vals["min_load"] <= 1:
-            raise InputError(source, f"{where}: min_load", f"must be in [0, 1], got {vals['min_load']:g}")
-        if vals["heat_rate_mmbtu_per_mwh"] < 0:
-            raise InputError(source, f"{where}: heat_rate_mmbtu_per_mwh", "negative heat rate")
-        if tech in ptechs and vals["min_load"] > 0:
-            raise InputError(source, f"{where}: min_load", "profile units (sgens) cannot have a must-run share")
-        p = str(r["fuel_price_usd_per_mmbtu"]).strip()
-        if p in ("", "nan", "NaN"):
-            prices.append(np.nan)
-        else:
-            try:
-                pv = float(p)
-            except ValueError:
-                raise InputError(source, f"{where}: fuel_price_usd_per_mmbtu", f"not a number: {p!r}") from None
-            if not np.isfinite(pv) or pv < 0:
-                raise InputError(source, f"{where}: fuel_price_usd_per_mmbtu", f"must be >= 0, got {p!r}")
-            prices.append(pv)
-        for c in _NUMERIC:
-            out_num[c].append(vals[c])
-        df.at[i, "name"], df.at[i, "fuel"], df.at[i, "tech"], df.at[i, "bus"] = name, fuel, tech, bus
-    for c in _NUMERIC:
-        df[c] = np.asarray(out_num[c], dtype=float)
-    df["fuel_price_usd_per_mmbtu"] = np.asarray(prices, dtype=float)
-    df["source"] = df["source"].astype(str)
-    df["profile"] = df["tech"].isin(list(ptechs))
-    return df[list(FLEET_COLUMNS) + list(OPTIONAL_COLUMNS) + ["row", "profile"]]
+                v = rec[col.name] = _cell(col, raw, catalogues)
+            except ValueError as exc:
+                raise InputError(source, f"{where}: {col.name}", str(exc)) from None
+            if col.name == "name":
+                where = f"row {k + 2} ({v})"
+            if col.unique and v in out[col.name]:
+                raise InputError(source, f"{where}: {col.name}", f"duplicate {col.nonempty or col.name}")
+        if broken := _row_rules(rec, ptechs):
+            raise InputError(source, f"{where}: {broken[0][0]}", broken[0][1])
+        for c, v in rec.items():
+            out[c].append(v)
+    fl = pd.DataFrame({c.name: np.asarray(out[c.name], dtype=float if c.number else object) for c in FLEET_SCHEMA})
+    fl["row"] = np.arange(len(fl)) + 2  # line number in the CSV (header = line 1)
+    fl["profile"] = fl["tech"].isin(list(ptechs))
+    return fl
+
+
+def _cell(col: Column, raw: object, catalogues: Mapping) -> str | float:
+    """One cell checked against its column; ValueError says what is wrong."""
+    s = str(raw).strip()
+    if not col.number:
+        if col.nonempty and not s:
+            raise ValueError(f"empty {col.nonempty}")
+        known = catalogues.get(col.choices)
+        if known is not None and s not in known:
+            raise ValueError(col.bad.format(v=s, known=", ".join(known)))
+        return s
+    if not col.required and s in ("", "nan", "NaN"):
+        return np.nan
+    try:
+        v = float(s)
+    except ValueError:
+        raise ValueError(f"not a number: {raw!r}") from None
+    if not np.isfinite(v):
+        raise ValueError(f"not finite: {raw!r}")
+    if (col.lo is not None and (v <= col.lo if col.lo_open else v < col.lo)) or (col.hi is not None and v > col.hi):
+        if col.bad:
+            raise ValueError(col.bad.format(v=v))
+        if col.hi is None:
+            raise ValueError(f"must be >= {col.lo:g}, got {v:g}")
+        raise ValueError(f"must be in {'(' if col.lo_open else '['}{col.lo:g}, {col.hi:g}], got {v:g}")
+    return v
+
+
+def _row_rules(r: Mapping, ptechs: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The checks that span columns: (column, reason) of each broken one."""
+    tech, fuel = r["tech"], r["fuel"]
+    broken = []
+    if tech in ptechs and ptechs[tech] != fuel:
+        broken.append(("fuel", f"technology {tech!r} needs fuel {ptechs[tech]!r}, not {fuel!r}"))
+    if tech not in ptechs and fuel in ("solar", "wind"):
+        broken.append(("tech", f"fuel {fuel!r} needs a profile technology "
+                               f"({', '.join(t for t, f in ptechs.items() if f == fuel)})"))
+    if tech in ptechs and r["min_load"] > 0:
+        broken.append(("min_load", "profile units (sgens) cannot have a must-run share"))
+    return broken
 
 
 def marginal_costs(fleet: pd.DataFrame, zone_of_bus: Mapping[str, str],
