@@ -25,7 +25,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 FUELS_FILE = DATA_DIR / "fuels.yaml"
 
 
-
 class Column(NamedTuple):
     """One fleet-table column: what it holds and what a cell may be."""
 
@@ -152,7 +151,7 @@ def read_fleet(src: str | Path | pd.DataFrame, *, buses: set[str] | None = None,
             if col.unique and v in out[col.name]:
                 raise InputError(source, f"{where}: {col.name}", f"duplicate {col.nonempty or col.name}")
         if broken := _row_rules(rec, ptechs):
-            raise InputError(source, f"{where}: {broken[0][0]}", broken[0][1])
+            raise InputError(source, f"{where}: {broken[0]}", broken[1])
         for c, v in rec.items():
             out[c].append(v)
     fl = pd.DataFrame({c.name: np.asarray(out[c.name], dtype=float if c.number else object) for c in FLEET_SCHEMA})
@@ -188,18 +187,17 @@ def _cell(col: Column, raw: object, catalogues: Mapping) -> str | float:
     return v
 
 
-def _row_rules(r: Mapping, ptechs: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The checks that span columns: (column, reason) of each broken one."""
+def _row_rules(r: Mapping, ptechs: Mapping[str, str]) -> tuple[str, str] | None:
+    """The checks that span columns: (column, reason) of the first broken one, else None."""
     tech, fuel = r["tech"], r["fuel"]
-    broken = []
     if tech in ptechs and ptechs[tech] != fuel:
-        broken.append(("fuel", f"technology {tech!r} needs fuel {ptechs[tech]!r}, not {fuel!r}"))
+        return "fuel", f"technology {tech!r} needs fuel {ptechs[tech]!r}, not {fuel!r}"
     if tech not in ptechs and fuel in ("solar", "wind"):
-        broken.append(("tech", f"fuel {fuel!r} needs a profile technology "
-                               f"({', '.join(t for t, f in ptechs.items() if f == fuel)})"))
+        techs = ", ".join(t for t, f in ptechs.items() if f == fuel)
+        return "tech", f"fuel {fuel!r} needs a profile technology ({techs})"
     if tech in ptechs and r["min_load"] > 0:
-        broken.append(("min_load", "profile units (sgens) cannot have a must-run share"))
-    return broken
+        return "min_load", "profile units (sgens) cannot have a must-run share"
+    return None
 
 
 def marginal_costs(fleet: pd.DataFrame, zone_of_bus: Mapping[str, str],

@@ -1,13 +1,10 @@
 """The region spec (``grids/data/regions/<net>.yaml``, schema in docs/grids.md) as pydantic
-models, and the conversion of pydantic's errors into :class:`InputError`.
-
-Field constraints say the ranges; the model validators of :class:`RegionSpec` the
-cross-field rules (buses in known zones, lines between known buses, sites on buses of
-their zone, a connected network). The catalogues a spec refers to (fuels, profile
-technologies, load shapes) come from the data files, passed as the validation context:
-``RegionSpec.model_validate(doc, context={"fuels": ..., "techs": ..., "shapes": ...})``.
-Unknown keys are ignored, as they always were. Whether the slack names an ext_grid or a
-gen is checked by :func:`grids.network.build_net`, which has the fleet.
+models. Field constraints hold the ranges, :class:`RegionSpec`'s validator the cross-field
+rules; :func:`input_error` turns pydantic's first error into ``InputError(source, where,
+reason)`` with *where* the dotted field path (``zones.BE.load.mean_mw``, ``lines[0].to``).
+Unknown keys are ignored, as they always were. The catalogues a spec names (``fuels``,
+profile ``techs``, load ``shapes``) come from the data files as the validation context;
+whether the slack is an ext_grid or a gen of the fleet is checked by ``build_net``.
 """
 from __future__ import annotations
 
@@ -16,8 +13,8 @@ from pathlib import Path
 from typing import Annotated, Any, Mapping
 
 import pandas as pd
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      ValidationInfo, model_validator)
 
 from cosim.errors import InputError
 
@@ -25,111 +22,113 @@ DEFAULT_SITE_LINE_MW = 1000.0  # model MW per connection line of a DC bus (not s
 
 
 class FieldError(ValueError):
-    """A check that names its field: *where* is relative to the model that raises it
-    (``""`` = the model itself)."""
+    """A failed check that names its field, relative to the model raising it ("" = the model)."""
 
     def __init__(self, where: str, reason: str):
         self.where, self.reason = where, reason
         super().__init__(reason)
 
 
+_REASONS = {  # pydantic error type -> reason, in the wording of the hand-written checks it replaced
+    "missing": "missing", "model_type": "must be a mapping", "model_attributes_type": "must be a mapping",
+    "dict_type": "must be a mapping", "list_type": "must be a list", "too_short": "needs at least one entry",
+    "string_too_short": "empty", "string_type": "not a text: {v!r}", "float_parsing": "not a number: {v!r}",
+    "float_type": "not a number: {v!r}", "int_parsing": "not a number: {v!r}", "int_type": "not a number: {v!r}",
+    "int_from_float": "not a whole number: {v!r}", "finite_number": "not finite: {v!r}",
+    "greater_than": "must be > {gt:g}, got {x:g}", "greater_than_equal": "must be >= {ge:g}, got {x:g}",
+    "less_than": "must be < {lt:g}, got {x:g}", "less_than_equal": "must be <= {le:g}, got {x:g}",
+}
+_SHAPE_ERRORS = {"missing", "model_type", "model_attributes_type", "dict_type", "list_type", "string_type",
+                 "too_short", "string_too_short"}
+
+
 def _where(loc: tuple, rel: str = "") -> str:
     out = ""
-    for p in loc:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}" if out else str(p)
-    if rel:
-        out = f"{out}.{rel}" if out else rel
+    for p in (*loc, rel) if rel else loc:
+        if p != "[key]":  # pydantic's marker after a bad mapping key; the key names the place
+            out += f"[{p}]" if isinstance(p, int) else f".{p}" if out else str(p)
     return out or "(top level)"
-
-
-_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<"),
-           "less_than_equal": ("le", "<=")}
-_TYPE_ERRORS = {"missing", "model_type", "model_attributes_type", "dict_type", "list_type", "string_type",
-                "too_short", "string_too_short"}
 
 
 def input_error(exc: ValidationError, source: str | Path,
                 reasons: Mapping[tuple[str, ...], str] | None = None) -> InputError:
-    """The first error of *exc* as ``InputError(source, where, reason)``; *where* is the
-    dotted field path (``zones.BE.load.mean_mw``, ``lines[0].to``).
+    """The first error of *exc* as an :class:`InputError` naming the field.
 
-    *reasons*: a better reason than the generic one when a field is missing or of the wrong
-    kind, by field path with ``*`` for any key or index (``("zones", "*", "load")``).
+    *reasons*: better reasons where a field is missing or not of the right shape, by field
+    path with ``*`` for any key or index (``{("zones", "*", "load"): "missing load"}``).
     """
     err = exc.errors()[0]
-    loc, kind, v = tuple(err["loc"]), err["type"], err.get("input")
-    cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, FieldError):
-        return InputError(source, _where(loc, cause.where), cause.reason)
+    loc, kind, v, ctx = tuple(err["loc"]), err["type"], err.get("input"), err.get("ctx") or {}
+    if isinstance(ctx.get("error"), FieldError):
+        return InputError(source, _where(loc, ctx["error"].where), ctx["error"].reason)
     for pattern, reason in (reasons or {}).items():
-        if kind in _TYPE_ERRORS and len(pattern) == len(loc) and all(p in ("*", q) for p, q in zip(pattern, loc)):
+        if kind in _SHAPE_ERRORS and len(pattern) == len(loc) and all(p in ("*", q) for p, q in zip(pattern, loc)):
             return InputError(source, _where(loc), reason)
     if kind == "value_error":
         reason = err["msg"].removeprefix("Value error, ")
-    elif kind == "missing" or v is None:
+    elif v is None and kind in _REASONS:  # an explicit null is a missing value
         reason = "missing"
-    elif kind in _BOUNDS:
-        key, op = _BOUNDS[kind]
-        reason = f"must be {op} {err['ctx'][key]:g}, got {float(v):g}"
-    elif kind.startswith(("float_", "int_parsing", "int_type")):
-        reason = f"not a number: {v!r}"
-    elif kind == "finite_number":
-        reason = f"not finite: {v!r}"
-    elif kind == "int_from_float":
-        reason = f"not a whole number: {v!r}"
-    elif kind in ("model_type", "model_attributes_type", "dict_type"):
-        reason = "must be a mapping"
-    elif kind == "list_type":
-        reason = "must be a list"
-    elif kind == "string_type":
-        reason = f"not a text: {v!r}"
+    elif kind in _REASONS:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            x = 0.0
+        reason = _REASONS[kind].format(v=v, x=x, **{k: c for k, c in ctx.items() if k != "error"})
     else:
         reason = err["msg"]
     return InputError(source, _where(loc), reason)
 
 
-def _none_to_empty(v: Any) -> Any:
-    return {} if v is None else v
+def _known(catalogue: str, reason: str) -> AfterValidator:
+    """The value must be in the validation context's *catalogue*."""
+    def check(v: str, info: ValidationInfo) -> str:
+        if v not in (known := info.context[catalogue]):
+            raise ValueError(reason.format(v=v, known=", ".join(known)))
+        return v
+    return AfterValidator(check)
+
+
+def _timezone(v: str) -> str:
+    try:
+        pd.Timestamp("2022-01-01", tz="UTC").tz_convert(v)
+    except Exception:
+        raise ValueError(f"unknown time zone {v!r}") from None
+    return v
 
 
 Name = Annotated[str, BeforeValidator(str)]  # mapping keys and labels: YAML may give numbers
-Lat = Annotated[float, Field(ge=-90, le=90)]
-Lon = Annotated[float, Field(ge=-180, le=180)]
+Fuel = Annotated[str, _known("fuels", "unknown fuel {v!r}")]
+Tech = Annotated[str, _known("techs", "unknown profile technology {v!r} (known: {known})")]
+Shape = Annotated[str, _known("shapes", "unknown load shape {v!r} (known: {known})")]
+Lat = Annotated[float, Field(ge=-90, le=90)]   # degrees
+Lon = Annotated[float, Field(ge=-180, le=180)]  # degrees
 Share = Annotated[float, Field(ge=0, le=1)]
-Empty = BeforeValidator(_none_to_empty)  # an empty (null) block is no block
+NonNeg = Annotated[float, Field(ge=0)]
+Empty = BeforeValidator(lambda v: {} if v is None else v)  # a null block is an empty one
 
 
 class _Block(BaseModel):
-    model_config = ConfigDict(allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(allow_inf_nan=False)
 
 
 class Load(_Block):
-    """Background load of a zone (real-system MW) and its hourly noise."""
+    """A zone's background load (real-system MW) and its AR(1) noise (relative sd, lag-1)."""
 
-    mean_mw: float = Field(ge=0)
-    shape: str = Field(None, validate_default=True)  # a name in profiles.yaml "load_shapes"
+    mean_mw: NonNeg
+    shape: Shape  # daily shape in profiles.yaml
     noise_cv: float = Field(0.0, ge=0, le=0.5)
     noise_ar1: float = Field(0.9, ge=0, le=0.999)
 
-    @field_validator("shape", mode="before")
-    @classmethod
-    def _known_shape(cls, v: Any, info: ValidationInfo) -> Any:
-        shapes = info.context["shapes"]
-        if v not in shapes:
-            raise ValueError(f"unknown load shape {v!r} (known: {', '.join(shapes)})")
-        return v
-
 
 class Exports(_Block):
-    """Flat net exports to unmodelled neighbours (real-system MW, < 0 = imports) at *bus*
-    (default: the zone's first bus)."""
+    """Flat net exports (real-system MW; < 0 = imports) at *bus* (None: the zone's first bus)."""
 
     mean_mw: float = 0.0
     bus: str | None = None
 
 
 class CapacityFactor(_Block):
-    """Hourly capacity factor of one profile technology in a zone (shares of capacity)."""
+    """Hourly capacity factor of a profile technology (shares of capacity; hours local)."""
 
     mean: Share
     daily_amplitude: Share = 0.0
@@ -138,86 +137,46 @@ class CapacityFactor(_Block):
     noise_ar1: float = Field(0.95, ge=0, le=0.999)
     daily_cv: Share = 0.0
     max_cf: float | None = Field(None, gt=0, le=1)  # None: 0.7 for pv, else 0.95
-    shared: Share = 0.0
+    shared: Share = 0.0  # weight of the noise common to the net's zones
 
 
 class Zone(_Block):
-    """A bidding zone: time zone, centre, prices, load, exports and capacity factors."""
+    """A zone: time zone (IANA; None = UTC), centre, prices, load, exports, capacity factors."""
 
     label: Name | None = None  # None: the zone's name
-    timezone: str | None = None  # IANA; None = UTC
+    timezone: Annotated[str, AfterValidator(_timezone)] | None = None
     lat: Lat
     lon: Lon
-    carbon_price_usd_per_t: float = Field(0.0, ge=0)
-    fuel_prices_usd_per_mmbtu: Annotated[dict[str, Annotated[float, Field(ge=0)]], Empty] = {}
+    carbon_price_usd_per_t: NonNeg = 0.0
+    fuel_prices_usd_per_mmbtu: Annotated[dict[Fuel, NonNeg], Empty] = {}
     load: Load
     exports: Annotated[Exports, Empty] = Field(default_factory=Exports)
-    cf: Annotated[dict[str, CapacityFactor], Empty] = {}
-
-    @field_validator("timezone", mode="before")
-    @classmethod
-    def _known_tz(cls, v: Any) -> Any:
-        try:
-            pd.Timestamp("2022-01-01", tz="UTC").tz_convert(v)
-        except Exception:
-            raise ValueError(f"unknown time zone {v!r}") from None
-        return v
-
-    @field_validator("fuel_prices_usd_per_mmbtu", mode="before")
-    @classmethod
-    def _known_fuels(cls, v: Any, info: ValidationInfo) -> Any:
-        for f in v if isinstance(v, dict) else ():
-            if f not in info.context["fuels"]:
-                raise FieldError(str(f), f"unknown fuel {f!r}")
-        return v
-
-    @field_validator("cf", mode="before")
-    @classmethod
-    def _known_techs(cls, v: Any, info: ValidationInfo) -> Any:
-        techs = info.context["techs"]
-        for t in v if isinstance(v, dict) else ():
-            if t not in techs:
-                raise FieldError(str(t), f"unknown profile technology {t!r} (known: {', '.join(techs)})")
-        return v
-
-    @model_validator(mode="after")
-    def _max_cf(self) -> Zone:
-        for tech, c in self.cf.items():
-            if c.max_cf is None:
-                c.max_cf = 0.7 if tech == "pv" else 0.95
-        return self
+    cf: Annotated[dict[Tech, CapacityFactor], Empty] = {}
 
 
 class Bus(_Block):
-    """A grid bus of a zone; *load_share* = its weight in the zone's background load."""
+    """A grid bus; *load_share* = its weight in the zone's background load."""
 
     zone: str
     lat: Lat
     lon: Lon
-    load_share: float = Field(1.0, ge=0)
+    load_share: NonNeg = 1.0
 
 
 class Line(_Block):
-    """A line (or corridor of *circuits*) between two buses, rated in real-system MW."""
+    """A line of *circuits* parallel circuits, rated in real-system MW (length None: 1.2 x
+    great-circle distance; name None: ``<from>-<to>``)."""
 
     from_: str = Field(alias="from")
     to: str
     capacity_mw: float = Field(gt=0)
     circuits: int = Field(1, ge=1)
-    length_km: float | None = Field(None, gt=0)  # None: 1.2 x great-circle distance
-    name: Name | None = None  # None: "<from>-<to>"
-
-    @model_validator(mode="after")
-    def _ends(self) -> Line:
-        if self.from_ == self.to:
-            raise FieldError("", "a line needs two different buses")
-        self.name = self.name if self.name is not None else f"{self.from_}-{self.to}"
-        return self
+    length_km: float | None = Field(None, gt=0)
+    name: Name | None = None
 
 
 class Site(_Block):
-    """A data-center site: its own bus, joined by one line of *line_mw* (model MW) to each
-    bus in *connect*."""
+    """A DC site: its own bus, one line of *line_mw* (model MW) to each bus in *connect*."""
 
     zone: str
     connect: list[Any] = Field(min_length=1)
@@ -227,19 +186,19 @@ class Site(_Block):
 
 
 class ExtGrid(_Block):
-    """An outside market at a bus: a price (USD/MWh) and import / export limits (real MW)."""
+    """An outside market: price (USD/MWh), import and export limits (real-system MW)."""
 
     bus: str
-    fuel: str
+    fuel: Fuel
     price_usd_per_mwh: float
-    import_mw: float = Field(ge=0)
-    export_mw: float = Field(0.0, ge=0)
+    import_mw: NonNeg
+    export_mw: NonNeg = 0.0
     note: Name = ""
 
 
 class RegionSpec(_Block):
-    """A region: its zones, buses, lines, DC sites and outside markets; the net is the real
-    system times *scale*."""
+    """A region: the net is the real system times *scale*; *slack* names the ext_grid or gen
+    that is the angle reference; *fleet* a file in grids/data/fleets/."""
 
     name: str = Field(min_length=1)
     title: Name | None = None  # None: the name
@@ -250,20 +209,21 @@ class RegionSpec(_Block):
     lines: Annotated[list[Line], BeforeValidator(lambda v: [] if v is None else v)] = []
     sites: Annotated[dict[Name, Site], Empty] = {}
     ext_grids: Annotated[dict[Name, ExtGrid], Empty] = {}
-    slack: str = Field(min_length=1)  # the ext_grid or gen that is the angle reference
-    fleet: Any = None  # file name in grids/data/fleets/
+    slack: str = Field(min_length=1)
+    fleet: Any = None
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> RegionSpec:
+    def _references(self) -> RegionSpec:
         self.title = self.name if self.title is None else self.title
-        for zn, z in self.zones.items():
-            z.label = zn if z.label is None else z.label
         for bn, b in self.buses.items():
             if bn.startswith("dc:"):
                 raise FieldError(f"buses.{bn}", "the prefix 'dc:' is reserved for data-center buses")
             if b.zone not in self.zones:
                 raise FieldError(f"buses.{bn}.zone", f"unknown zone {b.zone!r}")
         for zn, z in self.zones.items():
+            z.label = zn if z.label is None else z.label
+            for tech, c in z.cf.items():
+                c.max_cf = (0.7 if tech == "pv" else 0.95) if c.max_cf is None else c.max_cf
             zb = [bn for bn, b in self.buses.items() if b.zone == zn]
             if not zb:
                 raise FieldError(f"zones.{zn}", "zone has no bus")
@@ -277,6 +237,9 @@ class RegionSpec(_Block):
             for end, b in (("from", ln.from_), ("to", ln.to)):
                 if b not in self.buses:
                     raise FieldError(f"lines[{i}].{end}", f"unknown bus {b!r}")
+            if ln.from_ == ln.to:
+                raise FieldError(f"lines[{i}]", "a line needs two different buses")
+            ln.name = f"{ln.from_}-{ln.to}" if ln.name is None else ln.name
         for sn, s in self.sites.items():
             if s.zone not in self.zones:
                 raise FieldError(f"sites.{sn}.zone", f"unknown zone {s.zone!r}")
@@ -286,15 +249,12 @@ class RegionSpec(_Block):
         for en, e in self.ext_grids.items():
             if e.bus not in self.buses:
                 raise FieldError(f"ext_grids.{en}.bus", f"unknown bus {e.bus!r}")
-            if e.fuel not in info.context["fuels"]:
-                raise FieldError(f"ext_grids.{en}.fuel", f"unknown fuel {e.fuel!r}")
         if unreached := unconnected_buses(self):
             raise FieldError("lines", f"buses not connected to the rest: {', '.join(unreached)}")
         return self
 
 
-# better reasons than "missing" / "must be a mapping" where a whole block is wrong
-SPEC_REASONS = {
+SPEC_REASONS = {  # better reasons than "missing" / "must be a mapping" for whole blocks
     ("name",): "missing region name",
     ("slack",): "name the ext_grid or gen that is the angle reference",
     ("zones",): "needs at least one zone",
@@ -309,13 +269,12 @@ SPEC_REASONS = {
 
 
 def unconnected_buses(spec: RegionSpec) -> list[str]:
-    """Buses the lines do not join to the first bus (sorted; [] = one connected net)."""
+    """The buses the lines do not join to the first one, sorted ([] = one connected net)."""
     adj: dict[str, set[str]] = {b: set() for b in spec.buses}
     for ln in spec.lines:
         adj[ln.from_].add(ln.to)
         adj[ln.to].add(ln.from_)
-    start = next(iter(adj))
-    seen, todo = {start}, deque([start])
+    seen, todo = {next(iter(adj))}, deque([next(iter(adj))])
     while todo:
         for n in adj[todo.popleft()] - seen:
             seen.add(n)
@@ -324,10 +283,8 @@ def unconnected_buses(spec: RegionSpec) -> list[str]:
 
 
 def parse_region_spec(doc: Mapping, source: str | Path, *, fuels: Any, techs: Any, shapes: Any) -> RegionSpec:
-    """Validate a parsed region spec; InputError names the first bad field.
-
-    *fuels*, *techs*, *shapes*: the known fuel names, profile technologies and load shapes.
-    """
+    """Validate a parsed region spec against the known *fuels*, profile *techs* and load
+    *shapes*; InputError names the first bad field."""
     try:
         return RegionSpec.model_validate(doc, context={"fuels": fuels, "techs": techs, "shapes": shapes})
     except ValidationError as exc:
