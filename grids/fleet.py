@@ -2,7 +2,7 @@
 
 A fleet table (one CSV per net in ``grids/data/fleets/``) has one row per generating unit
 or aggregated block of units at one bus; its columns, their meaning, unit and allowed values
-are declared in :data:`FLEET_SCHEMA`, which :func:`read_fleet` checks.
+are declared by :class:`FleetRow`, which :func:`read_fleet` checks each row against.
 
 Marginal cost (USD/MWh) = fuel price x heat rate + VOM + carbon price (USD/t) x CO2 rate
 (t/MWh), the carbon term for coal, gas and oil only; profile units (sgens) cost 0. Bad rows
@@ -13,55 +13,67 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, NamedTuple
+from typing import Annotated, Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
+                      model_validator)
 import yaml
 
 from cosim.errors import InputError
+from grids.validation import FieldError, input_error, known_in
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FUELS_FILE = DATA_DIR / "fuels.yaml"
 
 
-class Column(NamedTuple):
-    """One fleet-table column: what it holds and what a cell may be."""
-
-    name: str
-    doc: str
-    number: bool = False   # a finite float; else text (stripped)
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    required: bool = True  # the header must have it; an optional column may be absent or empty
-    nonempty: str = ""     # what an empty cell lacks ("empty unit name")
-    unique: bool = False
-    choices: str = ""      # catalogue the value must be in: "fuels" (the fuel table) or "buses" (the spec's)
-    bad: str = ""          # reason for a value out of range or not in the catalogue (str.format: v, known)
+def _rule(ok: Callable[[Any], bool], reason: str) -> AfterValidator:
+    """A check of one cell with the fleet table's own wording (*reason* formats v)."""
+    def check(v: Any) -> Any:
+        if not ok(v):
+            raise ValueError(reason.format(v=v))
+        return v
+    return AfterValidator(check)
 
 
-FLEET_SCHEMA = (
-    Column("name", "unique unit name", nonempty="unit name", unique=True),
-    Column("bus", "bus name, must exist in the region spec", choices="buses", bad="unknown bus {v!r}"),
-    Column("fuel", "one of the fuel table (coal, gas, nuclear, oil, other, solar, hydro, wind)",
-           choices="fuels", bad="unknown fuel {v!r} (known: {known})"),
-    Column("tech", "technology: pv, wind_onshore, wind_offshore and hydro_ror become profile-driven "
-           "sgens, any other (ccgt, ocgt, steam, coal, ...) a gen", nonempty="technology"),
-    Column("capacity_mw", "installed capacity of the real system (MW), before the net's scale",
-           number=True, lo=0, bad="negative capacity {v:g} MW"),
-    Column("availability", "share of the capacity available in the modelled window: outages, "
-           "derating, calibration (docs/grids.md)", number=True, lo=0, lo_open=True, hi=1),
-    Column("min_load", "must-run share of the available capacity (0 for profile units)", number=True, lo=0, hi=1),
-    Column("heat_rate_mmbtu_per_mwh", "heat rate, HHV (MMBtu/MWh; 0 for fuel-free units)", number=True, lo=0,
-           bad="negative heat rate"),
-    Column("vom_usd_per_mwh", "variable O&M (USD/MWh; may hold an opportunity cost)", number=True),
-    Column("fuel_price_usd_per_mmbtu", "fuel price (USD/MMBtu); empty = the zone's price for the fuel",
-           number=True, lo=0, required=False),
-    Column("source", "short name of the figure's source (documentation)", required=False),
-)
-FLEET_COLUMNS = tuple(c.name for c in FLEET_SCHEMA if c.required)
-OPTIONAL_COLUMNS = tuple(c.name for c in FLEET_SCHEMA if not c.required)
+Text = Annotated[str, BeforeValidator(lambda v: str(v).strip())]
+EmptyIsNone = BeforeValidator(lambda v: None if str(v).strip() in ("", "nan", "NaN") else v)
+
+
+class FleetRow(BaseModel):
+    """One row of a fleet table: a generating unit or block of units at one bus. Capacities
+    are of the real system (MW, before the net's scale); shares are of the capacity."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    name: Annotated[Text, _rule(bool, "empty unit name")]  # unique in the table
+    bus: Annotated[Text, known_in("buses", "unknown bus {v!r}")]  # a bus of the region spec
+    fuel: Annotated[Text, known_in("fuels", "unknown fuel {v!r} (known: {known})")]  # fuels.yaml
+    tech: Annotated[Text, _rule(bool, "empty technology")]  # a profile tech (pv, wind_*, hydro_ror): sgen; else gen
+    capacity_mw: Annotated[float, _rule(lambda v: v >= 0, "negative capacity {v:g} MW")]
+    availability: Annotated[float, _rule(lambda v: 0 < v <= 1, "must be in (0, 1], got {v:g}")]  # in the window
+    min_load: Annotated[float, _rule(lambda v: 0 <= v <= 1, "must be in [0, 1], got {v:g}")]  # must-run share
+    heat_rate_mmbtu_per_mwh: Annotated[float, _rule(lambda v: v >= 0, "negative heat rate")]  # HHV; 0: no fuel
+    vom_usd_per_mwh: float  # variable O&M, may hold an opportunity cost
+    fuel_price_usd_per_mmbtu: Annotated[Annotated[float, Field(ge=0)] | None, EmptyIsNone] = None  # None: zone's
+    source: Text = ""  # short name of the figure's source
+
+    @model_validator(mode="after")
+    def _profile_units(self, info: ValidationInfo) -> FleetRow:
+        ptechs, tech, fuel = info.context["techs"], self.tech, self.fuel
+        if tech in ptechs and ptechs[tech] != fuel:
+            raise FieldError("fuel", f"technology {tech!r} needs fuel {ptechs[tech]!r}, not {fuel!r}")
+        if tech not in ptechs and fuel in ("solar", "wind"):
+            techs = ", ".join(t for t, f in ptechs.items() if f == fuel)
+            raise FieldError("tech", f"fuel {fuel!r} needs a profile technology ({techs})")
+        if tech in ptechs and self.min_load > 0:
+            raise FieldError("min_load", "profile units (sgens) cannot have a must-run share")
+        return self
+
+
+FLEET_COLUMNS = tuple(c for c, f in FleetRow.model_fields.items() if f.is_required())
+OPTIONAL_COLUMNS = tuple(c for c, f in FleetRow.model_fields.items() if not f.is_required())
 
 
 @lru_cache(maxsize=None)
@@ -134,70 +146,24 @@ def read_fleet(src: str | Path | pd.DataFrame, *, buses: set[str] | None = None,
         raise InputError(source, "header", f"missing column(s) {', '.join(missing)}")
     if df.empty:
         raise InputError(source, "rows", "fleet table has no units")
-    df = df.reset_index(drop=True).reindex(columns=[c.name for c in FLEET_SCHEMA], fill_value="")
-    ptechs = profile_techs()
-    catalogues = {"fuels": list(fuel_factors().index), "buses": buses}
-    out: dict[str, list] = {c.name: [] for c in FLEET_SCHEMA}
-    for k, cells in enumerate(df.itertuples(index=False)):
-        where = f"row {k + 2}"
-        rec = {}
-        for col, raw in zip(FLEET_SCHEMA, cells):
-            try:
-                v = rec[col.name] = _cell(col, raw, catalogues)
-            except ValueError as exc:
-                raise InputError(source, f"{where}: {col.name}", str(exc)) from None
-            if col.name == "name":
-                where = f"row {k + 2} ({v})"
-            if col.unique and v in out[col.name]:
-                raise InputError(source, f"{where}: {col.name}", f"duplicate {col.nonempty or col.name}")
-        if broken := _row_rules(rec, ptechs):
-            raise InputError(source, f"{where}: {broken[0]}", broken[1])
-        for c, v in rec.items():
-            out[c].append(v)
-    fl = pd.DataFrame({c.name: np.asarray(out[c.name], dtype=float if c.number else object) for c in FLEET_SCHEMA})
+    ctx = {"fuels": list(fuel_factors().index), "buses": buses, "techs": profile_techs()}
+    rows, seen = [], set()
+    for k, cells in enumerate(df.to_dict("records")):
+        name = str(cells["name"]).strip()
+        where = f"row {k + 2} ({name})" if name else f"row {k + 2}"
+        if name in seen:
+            raise InputError(source, f"{where}: name", "duplicate unit name")
+        seen.add(name)
+        try:
+            rows.append(FleetRow.model_validate(cells, context=ctx).model_dump())
+        except ValidationError as exc:
+            err = input_error(exc, source)
+            raise InputError(source, f"{where}: {err.where}", err.reason) from None
+    fl = pd.DataFrame(rows, columns=list(FleetRow.model_fields))
+    fl["fuel_price_usd_per_mmbtu"] = fl["fuel_price_usd_per_mmbtu"].astype(float)  # None -> NaN
     fl["row"] = np.arange(len(fl)) + 2  # line number in the CSV (header = line 1)
-    fl["profile"] = fl["tech"].isin(list(ptechs))
+    fl["profile"] = fl["tech"].isin(list(ctx["techs"]))
     return fl
-
-
-def _cell(col: Column, raw: object, catalogues: Mapping) -> str | float:
-    """One cell checked against its column; ValueError says what is wrong."""
-    s = str(raw).strip()
-    if not col.number:
-        if col.nonempty and not s:
-            raise ValueError(f"empty {col.nonempty}")
-        known = catalogues.get(col.choices)
-        if known is not None and s not in known:
-            raise ValueError(col.bad.format(v=s, known=", ".join(known)))
-        return s
-    if not col.required and s in ("", "nan", "NaN"):
-        return np.nan
-    try:
-        v = float(s)
-    except ValueError:
-        raise ValueError(f"not a number: {raw!r}") from None
-    if not np.isfinite(v):
-        raise ValueError(f"not finite: {raw!r}")
-    if (col.lo is not None and (v <= col.lo if col.lo_open else v < col.lo)) or (col.hi is not None and v > col.hi):
-        if col.bad:
-            raise ValueError(col.bad.format(v=v))
-        if col.hi is None:
-            raise ValueError(f"must be >= {col.lo:g}, got {v:g}")
-        raise ValueError(f"must be in {'(' if col.lo_open else '['}{col.lo:g}, {col.hi:g}], got {v:g}")
-    return v
-
-
-def _row_rules(r: Mapping, ptechs: Mapping[str, str]) -> tuple[str, str] | None:
-    """The checks that span columns: (column, reason) of the first broken one, else None."""
-    tech, fuel = r["tech"], r["fuel"]
-    if tech in ptechs and ptechs[tech] != fuel:
-        return "fuel", f"technology {tech!r} needs fuel {ptechs[tech]!r}, not {fuel!r}"
-    if tech not in ptechs and fuel in ("solar", "wind"):
-        techs = ", ".join(t for t, f in ptechs.items() if f == fuel)
-        return "tech", f"fuel {fuel!r} needs a profile technology ({techs})"
-    if tech in ptechs and r["min_load"] > 0:
-        return "min_load", "profile units (sgens) cannot have a must-run share"
-    return None
 
 
 def marginal_costs(fleet: pd.DataFrame, zone_of_bus: Mapping[str, str],

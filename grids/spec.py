@@ -1,10 +1,10 @@
 """The region spec (``grids/data/regions/<net>.yaml``, schema in docs/grids.md) as pydantic
 models. Field constraints hold the ranges, :class:`RegionSpec`'s validator the cross-field
-rules; :func:`input_error` turns pydantic's first error into ``InputError(source, where,
-reason)`` with *where* the dotted field path (``zones.BE.load.mean_mw``, ``lines[0].to``).
-Unknown keys are ignored, as they always were. The catalogues a spec names (``fuels``,
-profile ``techs``, load ``shapes``) come from the data files as the validation context;
-whether the slack is an ext_grid or a gen of the fleet is checked by ``build_net``.
+rules; errors become ``InputError(source, where, reason)`` with *where* the dotted field
+path (:mod:`grids.validation`). Unknown keys are ignored, as they always were. The
+catalogues a spec names (``fuels``, profile ``techs``, load ``shapes``) come from the data
+files as the validation context; whether the slack is an ext_grid or a gen of the fleet is
+checked by ``build_net``.
 """
 from __future__ import annotations
 
@@ -13,79 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, Mapping
 
 import pandas as pd
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      ValidationInfo, model_validator)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from cosim.errors import InputError
+from grids.validation import FieldError, input_error, known_in
 
 DEFAULT_SITE_LINE_MW = 1000.0  # model MW per connection line of a DC bus (not scaled)
-
-
-class FieldError(ValueError):
-    """A failed check that names its field, relative to the model raising it ("" = the model)."""
-
-    def __init__(self, where: str, reason: str):
-        self.where, self.reason = where, reason
-        super().__init__(reason)
-
-
-_REASONS = {  # pydantic error type -> reason, in the wording of the hand-written checks it replaced
-    "missing": "missing", "model_type": "must be a mapping", "model_attributes_type": "must be a mapping",
-    "dict_type": "must be a mapping", "list_type": "must be a list", "too_short": "needs at least one entry",
-    "string_too_short": "empty", "string_type": "not a text: {v!r}", "float_parsing": "not a number: {v!r}",
-    "float_type": "not a number: {v!r}", "int_parsing": "not a number: {v!r}", "int_type": "not a number: {v!r}",
-    "int_from_float": "not a whole number: {v!r}", "finite_number": "not finite: {v!r}",
-    "greater_than": "must be > {gt:g}, got {x:g}", "greater_than_equal": "must be >= {ge:g}, got {x:g}",
-    "less_than": "must be < {lt:g}, got {x:g}", "less_than_equal": "must be <= {le:g}, got {x:g}",
-}
-_SHAPE_ERRORS = {"missing", "model_type", "model_attributes_type", "dict_type", "list_type", "string_type",
-                 "too_short", "string_too_short"}
-
-
-def _where(loc: tuple, rel: str = "") -> str:
-    out = ""
-    for p in (*loc, rel) if rel else loc:
-        if p != "[key]":  # pydantic's marker after a bad mapping key; the key names the place
-            out += f"[{p}]" if isinstance(p, int) else f".{p}" if out else str(p)
-    return out or "(top level)"
-
-
-def input_error(exc: ValidationError, source: str | Path,
-                reasons: Mapping[tuple[str, ...], str] | None = None) -> InputError:
-    """The first error of *exc* as an :class:`InputError` naming the field.
-
-    *reasons*: better reasons where a field is missing or not of the right shape, by field
-    path with ``*`` for any key or index (``{("zones", "*", "load"): "missing load"}``).
-    """
-    err = exc.errors()[0]
-    loc, kind, v, ctx = tuple(err["loc"]), err["type"], err.get("input"), err.get("ctx") or {}
-    if isinstance(ctx.get("error"), FieldError):
-        return InputError(source, _where(loc, ctx["error"].where), ctx["error"].reason)
-    for pattern, reason in (reasons or {}).items():
-        if kind in _SHAPE_ERRORS and len(pattern) == len(loc) and all(p in ("*", q) for p, q in zip(pattern, loc)):
-            return InputError(source, _where(loc), reason)
-    if kind == "value_error":
-        reason = err["msg"].removeprefix("Value error, ")
-    elif v is None and kind in _REASONS:  # an explicit null is a missing value
-        reason = "missing"
-    elif kind in _REASONS:
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            x = 0.0
-        reason = _REASONS[kind].format(v=v, x=x, **{k: c for k, c in ctx.items() if k != "error"})
-    else:
-        reason = err["msg"]
-    return InputError(source, _where(loc), reason)
-
-
-def _known(catalogue: str, reason: str) -> AfterValidator:
-    """The value must be in the validation context's *catalogue*."""
-    def check(v: str, info: ValidationInfo) -> str:
-        if v not in (known := info.context[catalogue]):
-            raise ValueError(reason.format(v=v, known=", ".join(known)))
-        return v
-    return AfterValidator(check)
 
 
 def _timezone(v: str) -> str:
@@ -97,9 +29,9 @@ def _timezone(v: str) -> str:
 
 
 Name = Annotated[str, BeforeValidator(str)]  # mapping keys and labels: YAML may give numbers
-Fuel = Annotated[str, _known("fuels", "unknown fuel {v!r}")]
-Tech = Annotated[str, _known("techs", "unknown profile technology {v!r} (known: {known})")]
-Shape = Annotated[str, _known("shapes", "unknown load shape {v!r} (known: {known})")]
+Fuel = Annotated[str, known_in("fuels", "unknown fuel {v!r}")]
+Tech = Annotated[str, known_in("techs", "unknown profile technology {v!r} (known: {known})")]
+Shape = Annotated[str, known_in("shapes", "unknown load shape {v!r} (known: {known})")]
 Lat = Annotated[float, Field(ge=-90, le=90)]   # degrees
 Lon = Annotated[float, Field(ge=-180, le=180)]  # degrees
 Share = Annotated[float, Field(ge=0, le=1)]
