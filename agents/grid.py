@@ -4,8 +4,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from grids.regions import RegionGrid
-from grids.signals import HourOutcome, RegionHours
+from grids.grid import RegionGrid
+from grids.outcome import HourOutcome
 
 
 class GridAgent(mesa.Agent):
@@ -16,13 +16,13 @@ class GridAgent(mesa.Agent):
                  without: dict[int, HourOutcome] | None = None):
         super().__init__(model)
         self.name = region.name
-        self.hours = RegionHours(region, start, hours)
-        self.sites: list[str] = self.hours.sites
+        self.grid = region.for_hours(start, hours)
+        self.sites: list[str] = list(self.grid.sites)
         # hour -> dispatch without data centers; may be shared by the runs of one scenario,
         # whose grids are the same whatever the policy
         self._without = {} if without is None else without
         self._last: tuple[tuple, HourOutcome] | None = None  # (hour, site MW bytes) -> its dispatch
-        self.background_mw = self.hours.profiles.load_mw.sum(axis=1).to_numpy(float)
+        self.background_mw = self.grid.background_mw
         """(T,) the grid's own demand per hour, MW (the loads of its net)."""
 
     def dispatch(self, hour: int, site_mw: np.ndarray) -> HourOutcome:
@@ -32,7 +32,7 @@ class GridAgent(mesa.Agent):
         key = (hour, None if site_mw is None else np.asarray(site_mw, dtype=float).tobytes())
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        outcome = self.hours.dispatch(hour, site_mw)
+        outcome = self.grid.dispatch(hour, site_mw)
         self._last = (key, outcome)
         return outcome
 
@@ -40,5 +40,5 @@ class GridAgent(mesa.Agent):
         """Hour *hour* with no data-center load: the reference of consequential accounting
         and of who pays (dispatched once per hour, whatever the policy or coupling)."""
         if hour not in self._without:
-            self._without[hour] = self.hours.dispatch(hour, None)
+            self._without[hour] = self.grid.dispatch(hour, None)
         return self._without[hour]

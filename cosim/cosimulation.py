@@ -33,7 +33,7 @@ from agents import DataCenter, GridAgent, OperatorAgent, UserAgent
 from cosim.glb import OnlineSolver, Policy, Solution
 from cosim.instance import Instance
 from grids.opf import LoadShedWarning
-from grids.regions import RegionGrid
+from grids.grid import RegionGrid
 
 COUPLINGS = ("open", "lagged", "iterate")
 SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "lme_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh")

@@ -30,25 +30,21 @@ import pandas as pd
 
 from cosim.errors import InputError
 from cosim.loaders import read_csv_records
+from grids.geo import great_circle_km
 
 __all__ = [
     "AZURE_REGIONS",
-    "EARTH_RADIUS_KM",
     "FIBER_KM_PER_MS",
     "KINDS",
     "ROUTE_INFLATION",
     "Place",
     "compare_with_measured",
     "fiber_rtt_ms",
-    "great_circle_km",
     "latency_graph",
     "load_rtt_matrix",
     "path_latency_ms",
     "symmetric_rtt",
 ]
-
-EARTH_RADIUS_KM: float = 6371.0
-"""Mean Earth radius (IUGG), km."""
 
 FIBER_KM_PER_MS: float = 200.0
 """Light in optical fiber, one way, km per ms: c / n with n ~ 1.47 gives ~204 km/ms."""
@@ -133,20 +129,6 @@ _SCENARIO = "<scenario>"  # InputError source for in-memory places
 # --------------------------------------------------------------------------------------
 # Distances and the fiber estimate
 # --------------------------------------------------------------------------------------
-
-
-def great_circle_km(
-    lat1: float | np.ndarray, lon1: float | np.ndarray, lat2: float | np.ndarray, lon2: float | np.ndarray
-) -> float | np.ndarray:
-    """Great-circle distance in km between two points in decimal degrees (haversine on a
-    sphere of radius 6371 km). Accepts floats or numpy arrays (broadcast); a float for floats."""
-    phi1, phi2 = np.radians(lat1), np.radians(lat2)
-    dphi = phi2 - phi1
-    dlam = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
-    h = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlam / 2) ** 2
-    # clip: round-off can push h a hair above 1 for antipodal points
-    d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return float(d) if np.ndim(d) == 0 else d
 
 
 def fiber_rtt_ms(

@@ -24,8 +24,8 @@ import pandas as pd
 
 from cosim import loaders
 from cosim.errors import InputError
-from cosim.latency import great_circle_km
 from cosim.scenario import Rule, Scenario
+from grids.geo import great_circle_km
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from cosim.cosimulation import COUPLINGS
 from cosim.errors import InputError
 from cosim.glb import POLICY_NAMES
 from cosim.runner import MODES
-from cosim.scenario import Scenario, load_scenario, parse_scenario, read_yaml, resolve_scenario_path
+from cosim.scenario import Scenario, load_scenario, parse_scenario, resolve_scenario_path
+from grids.files import read_yaml
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from cosim.errors import InputError
+from grids.errors import InputError
+from grids.files import read_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FUELS_FILE = DATA_DIR / "fuels.yaml"
@@ -60,11 +60,7 @@ _NUMERIC = ("capacity_mw", "availability", "min_load", "heat_rate_mmbtu_per_mwh"
 
 @lru_cache(maxsize=None)
 def _fuels_yaml(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(path, "file", f"cannot read fuel table ({exc})") from None
+    doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("fuels"), dict):
         raise InputError(path, "fuels", "missing mapping of fuel -> factors")
     return doc

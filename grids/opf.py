@@ -133,7 +133,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
-from cosim.errors import DataWarning
+from grids.errors import DataWarning
 
 __all__ = ["DispatchResult", "Dispatcher", "dispatch", "LoadShedWarning"]
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pandapower as pp
 
-from cosim.errors import InputError
+from grids.errors import InputError
 
 __all__ = [
     "FUEL_MAP",

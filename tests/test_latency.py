@@ -20,12 +20,12 @@ from cosim.latency import (
     Place,
     compare_with_measured,
     fiber_rtt_ms,
-    great_circle_km,
     latency_graph,
     load_rtt_matrix,
     path_latency_ms,
     symmetric_rtt,
 )
+from grids.geo import great_circle_km
 
 RTT_FILE = "azure-latency/p50_rtt_ms.csv"
 KM_PER_DEGREE = math.pi * 6371.0 / 180.0  # one degree of a great circle, km
@@ -371,6 +371,6 @@ def test_graphs_compare_on_real_data(real):
 
 
 def test_module_exports():
-    for name in ["FIBER_KM_PER_MS", "ROUTE_INFLATION", "AZURE_REGIONS", "Place", "great_circle_km",
+    for name in ["FIBER_KM_PER_MS", "ROUTE_INFLATION", "AZURE_REGIONS", "Place",
                  "fiber_rtt_ms", "load_rtt_matrix", "symmetric_rtt", "latency_graph", "path_latency_ms"]:
         assert name in latency.__all__
