@@ -10,7 +10,7 @@ from agents.hour import GridHour
 from grids.outcome import HourOutcome
 
 if TYPE_CHECKING:
-    from grids.regions import RegionGrid
+    from grids.grid import RegionGrid
 
 
 class WithoutDataCenters:
@@ -25,7 +25,7 @@ class WithoutDataCenters:
     def outcome(self, grid: GridAgent, hour: int) -> HourOutcome:
         key = (grid.name, hour)
         if key not in self._outcomes:
-            self._outcomes[key] = grid.hours.dispatch(hour, None)
+            self._outcomes[key] = grid.grid.dispatch(hour, None)
         return self._outcomes[key]
 
 
@@ -35,15 +35,13 @@ class GridAgent(mesa.Agent):
 
     def __init__(self, model: mesa.Model, region: RegionGrid, start, hours: int,
                  without: WithoutDataCenters | None = None):
-        from grids.signals import RegionHours  # pandapower loads only when grids are simulated
-
         super().__init__(model)
         self.name = region.name
-        self.hours = RegionHours(region, start, hours)
-        self.sites: list[str] = self.hours.sites
+        self.grid = region.for_hours(start, hours)
+        self.sites: list[str] = list(self.grid.sites)
         self._without = WithoutDataCenters() if without is None else without
         self._last: tuple[tuple, HourOutcome] | None = None  # (hour, site MW bytes) -> its dispatch
-        self.background_mw = self.hours.profiles.load_mw.sum(axis=1).to_numpy(float)
+        self.background_mw = self.grid.background_mw
         """(T,) the grid's own demand per hour, MW (the loads of its net)."""
 
     def dispatch(self, hour: int, site_mw: np.ndarray | None) -> HourOutcome:
@@ -54,7 +52,7 @@ class GridAgent(mesa.Agent):
         key = (hour, None if site_mw is None else np.asarray(site_mw, dtype=float).tobytes())
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        outcome = self.hours.dispatch(hour, site_mw)
+        outcome = self.grid.dispatch(hour, site_mw)
         self._last = (key, outcome)
         return outcome
 

@@ -1,7 +1,7 @@
 """Great-circle distances and the fiber estimate of round-trip times.
 
-Distances are in km, coordinates in decimal degrees (WGS 84 taken as a sphere of radius
-6371 km), RTTs in ms. :data:`ROUTE_INFLATION` is calibrated so that the estimate matches
+Distances are in km (grids.geo.great_circle_km, on a sphere of radius 6371 km),
+coordinates in decimal degrees, RTTs in ms. :data:`ROUTE_INFLATION` is calibrated so that the estimate matches
 Azure's measured matrix in the median over region pairs 500 km apart or more
 (cosim.rtt_matrix.compare_with_measured, docs/latency.md).
 """
@@ -11,10 +11,8 @@ import math
 
 import numpy as np
 
-__all__ = ["EARTH_RADIUS_KM", "FIBER_KM_PER_MS", "ROUTE_INFLATION", "fiber_rtt_ms", "great_circle_km"]
 
-EARTH_RADIUS_KM: float = 6371.0
-"""Mean Earth radius (IUGG), km."""
+__all__ = ["FIBER_KM_PER_MS", "ROUTE_INFLATION", "fiber_rtt_ms"]
 
 FIBER_KM_PER_MS: float = 200.0
 """Light in optical fiber, one way, km per ms: c / n with n ~ 1.47 gives ~204 km/ms."""
@@ -23,20 +21,6 @@ ROUTE_INFLATION: float = 1.71
 """Fiber route length and routing overhead over the great-circle distance: the median of
 measured / (2 d / 200 km/ms) over the 1145 Azure region pairs >= 500 km apart in the
 2025-07-01 P50 matrix (docs/latency.md)."""
-
-
-def great_circle_km(
-    lat1: float | np.ndarray, lon1: float | np.ndarray, lat2: float | np.ndarray, lon2: float | np.ndarray
-) -> float | np.ndarray:
-    """Great-circle distance in km between two points in decimal degrees (haversine on a
-    sphere of radius 6371 km). Accepts floats or numpy arrays (broadcast); a float for floats."""
-    phi1, phi2 = np.radians(lat1), np.radians(lat2)
-    dphi = phi2 - phi1
-    dlam = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
-    h = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlam / 2) ** 2
-    # clip: round-off can push h a hair above 1 for antipodal points
-    d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return float(d) if np.ndim(d) == 0 else d
 
 
 def fiber_rtt_ms(

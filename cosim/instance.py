@@ -21,6 +21,7 @@ from cosim.masks import check_feasible, feasible, frictions_usd_per_request, rea
 from cosim.policy import PolicyWeights
 from cosim.scenario import Scenario
 from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS, synthetic_signals
+from grids.files import hourly_window
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np
     if d.source == "eglb-workload":
         root = loaders.dataset_path(data_dir, d.dataset, source=source)
         workload = loaders.load_eglb(root, hours=None).workload_w
-        workload = _window(workload.to_frame(), times, root / "AI_workload.csv").iloc[:, 0].to_numpy()
+        workload = hourly_window(workload.to_frame(), times, root / "AI_workload.csv").iloc[:, 0].to_numpy()
         per_region = d.requests_per_hour * workload / workload.max()
         return np.array([per_region * r.demand_weight for r in regions])
     path = loaders.dataset_path(data_dir, d.file, source=source)
@@ -220,19 +221,11 @@ def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np
     return frame.to_numpy().T.copy()
 
 
-def _window(frame: pd.DataFrame, times: pd.DatetimeIndex, path) -> pd.DataFrame:
-    """Rows of *frame* for exactly *times*; InputError when the file does not cover them."""
-    missing = times.difference(frame.index)
-    if len(missing):
-        raise InputError(path, "rows", f"no data for {missing[0].isoformat()} ({len(missing)} of {len(times)} horizon hours missing)")
-    return frame.loc[times]
-
-
 def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_load_mw) -> dict[str, np.ndarray]:
     s = scenario.signals
     sites = [dc.site for dc in scenario.datacenters]
     if s.source == "grids":
-        from grids.regions import paper_regions  # pandapower loads only when grids are used
+        from grids.registry import paper_regions  # pandapower loads only when grids are used
         from grids.signals import site_signals
 
         _check_sites(scenario, {site for names in paper_regions().values() for site in names}, "is in none of the shipped grids", source)
@@ -248,9 +241,9 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
         root = loaders.dataset_path(data_dir, s.dataset, source=source)
         data = loaders.load_eglb(root, locations=tuple(dict.fromkeys(sites)))
         frames = {
-            "price_usd_per_mwh": _window(data.price_usd_per_mwh, times, root / "price"),
-            "carbon_kg_per_kwh": _window(data.carbon_kg_per_kwh, times, root / "carbon"),
-            "wue_l_per_kwh": _window(data.wue_l_per_kwh, times, root / "water"),
+            "price_usd_per_mwh": hourly_window(data.price_usd_per_mwh, times, root / "price"),
+            "carbon_kg_per_kwh": hourly_window(data.carbon_kg_per_kwh, times, root / "carbon"),
+            "wue_l_per_kwh": hourly_window(data.wue_l_per_kwh, times, root / "water"),
         }
     else:
         frames = {}

@@ -24,9 +24,10 @@ import pandas as pd
 
 from cosim import loaders
 from cosim.errors import InputError
-from cosim.fiber import ROUTE_INFLATION, great_circle_km
+from cosim.fiber import ROUTE_INFLATION
 from cosim.rtt_matrix import load_rtt_matrix
 from cosim.scenario import Rule, Scenario
+from grids.geo import great_circle_km
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarra
     """(N,) scale of each data center (and of the users it serves locally) so that, in the
     no-relocation baseline, the data centers on each grid draw *share* of that grid's own
     mean demand."""
-    from grids.regions import site_region
+    from grids.registry import site_region
     from grids.signals import grid_regions
 
     sites = [dc.site for dc in scenario.datacenters]

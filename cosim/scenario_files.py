@@ -7,9 +7,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import yaml
 
 from cosim.errors import InputError
+from grids.files import read_yaml
 from cosim.scenario import Scenario, parse_scenario
 
 
@@ -22,21 +22,6 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = resolve_scenario_path(path)
     return parse_scenario(_read_with_bases(path, ()), path)
-
-
-def read_yaml(path: Path) -> object:
-    """The YAML document in *path*; InputError naming the file (and line) when it cannot be
-    read or parsed."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(path, "file", exc.strerror or "cannot be read") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "yaml"
-        raise InputError(path, where, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
 
 
 def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:

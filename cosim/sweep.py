@@ -24,7 +24,8 @@ from cosim.errors import InputError
 from cosim.options import COUPLINGS, MODES
 from cosim.policy import POLICY_NAMES
 from cosim.scenario import Scenario, parse_scenario
-from cosim.scenario_files import load_scenario, read_yaml, resolve_scenario_path
+from cosim.scenario_files import load_scenario, resolve_scenario_path
+from grids.files import read_yaml
 
 
 @dataclass(frozen=True)

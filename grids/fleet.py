@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
                       model_validator)
-import yaml
 
-from cosim.errors import InputError
+from grids.errors import InputError
+from grids.files import read_yaml
 from grids.validation import FieldError, input_error, known_in
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -78,11 +78,7 @@ OPTIONAL_COLUMNS = tuple(c for c, f in FleetRow.model_fields.items() if not f.is
 
 @lru_cache(maxsize=None)
 def _fuels_yaml(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(path, "file", f"cannot read fuel table ({exc})") from None
+    doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("fuels"), dict):
         raise InputError(path, "fuels", "missing mapping of fuel -> factors")
     return doc

@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-
-from cosim.errors import InputError
+from grids.errors import InputError
+from grids.files import read_yaml
 from grids.fleet import DATA_DIR, fuel_factors, marginal_costs, profile_techs, read_fleet
+from grids.geo import great_circle_km
 from grids.spec import parse_region_spec
 
 REGIONS_DIR = DATA_DIR / "regions"
@@ -50,20 +50,10 @@ ROUTE_FACTOR = 1.2    # line length = great-circle distance x this (routing)
 MIN_LINE_KM = 5.0
 
 
-def _load_yaml(path: str | Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except OSError as exc:
-        raise InputError(path, "file", f"cannot read ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(path, "file", f"not valid YAML ({exc})") from None
-
-
 @lru_cache(maxsize=None)
 def load_shapes() -> dict[str, dict[str, Any]]:
     """Daily load shapes (local time) and weekend factors from ``profiles.yaml``."""
-    doc = _load_yaml(PROFILES_FILE)
+    doc = read_yaml(PROFILES_FILE)
     out = {}
     for name, d in (doc or {}).get("load_shapes", {}).items():
         shape = np.asarray(d.get("shape", []), dtype=float)
@@ -76,11 +66,6 @@ def load_shapes() -> dict[str, dict[str, Any]]:
     return out
 
 
-def haversine_km(lat1, lon1, lat2, lon2) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
 
 
 def read_region_spec(src: str | Path | dict, *, source: str | None = None) -> dict:
@@ -93,7 +78,7 @@ def read_region_spec(src: str | Path | dict, *, source: str | None = None) -> di
         doc, source = src, source or "<region spec>"
     else:
         source = source or str(src)
-        doc = _load_yaml(src)
+        doc = read_yaml(src, source=source)
     if not isinstance(doc, dict):
         raise InputError(source, "file", "a region spec must be a mapping")
     model = parse_region_spec(doc, source, fuels=set(fuel_factors().index), techs=list(profile_techs()),
@@ -103,7 +88,7 @@ def read_region_spec(src: str | Path | dict, *, source: str | None = None) -> di
 
 def _line_params(spec: dict, a: tuple[float, float], b: tuple[float, float], length_km, capacity_model_mw: float,
                  circuits: int) -> dict:
-    km = length_km if length_km is not None else max(MIN_LINE_KM, ROUTE_FACTOR * haversine_km(*a, *b))
+    km = length_km if length_km is not None else max(MIN_LINE_KM, ROUTE_FACTOR * great_circle_km(*a, *b))
     x = X_OHM_PER_KM / circuits
     return dict(length_km=km, r_ohm_per_km=R_OVER_X * x, x_ohm_per_km=x, c_nf_per_km=0.0,
                 max_i_ka=capacity_model_mw / (math.sqrt(3) * spec["base_kv"]), max_loading_percent=100.0)
@@ -115,7 +100,7 @@ def build_net(spec: dict | str | Path, fleet: pd.DataFrame | str | Path | None =
     *spec*: a parsed spec (from :func:`read_region_spec`) or a path; *fleet*: a path, a
     DataFrame (raw or from :func:`grids.fleet.read_fleet`) or None for the spec's own
     ``fleet`` file in ``grids/data/fleets/``. Generators are created with ``p_mw`` 0 and
-    sgens with ``max_p_mw`` = their capacity; :meth:`grids.regions.RegionGrid.apply_hour`
+    sgens with ``max_p_mw`` = their capacity; :meth:`grids.grid.RegionGrid.apply_hour`
     writes an hour's load and availability.
     """
     import pandapower as pp

@@ -1,5 +1,11 @@
 """DC optimal dispatch of one regional pandapower net, hour by hour, with HiGHS.
 
+One module over 400 lines, on purpose: nearly all of it is :class:`Dispatcher`, one
+class whose build (network matrices, units, LP) and per-hour solve, LMEs and validity
+ranges share some eighty attributes of LP state (column and row layout, current bounds, the
+PTDF rows in the model); split into modules they would pass that state around whole.
+The result type (:class:`DispatchResult`) is the only clean seam and is small.
+
 ``Dispatcher(net)`` builds the network model and the LP once; ``solve()`` re-dispatches
 one hour (loads, data-center load at buses, availability) by changing bounds only and
 warm-starting HiGHS from the previous optimal basis. ``dispatch(net)`` is the one-shot
@@ -133,7 +139,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
-from cosim.errors import DataWarning
+from grids.errors import DataWarning
 
 __all__ = ["DispatchResult", "Dispatcher", "dispatch", "LoadShedWarning"]
 

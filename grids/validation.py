@@ -10,7 +10,7 @@ from typing import Mapping
 
 from pydantic import AfterValidator, ValidationError, ValidationInfo
 
-from cosim.errors import InputError
+from grids.errors import InputError
 
 
 class FieldError(ValueError):

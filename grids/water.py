@@ -22,9 +22,9 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from cosim.errors import InputError
+from grids.errors import InputError
+from grids.files import read_yaml
 from grids.fleet import DATA_DIR, fuel_factors
 
 WETBULB_FILE = DATA_DIR / "wetbulb.yaml"
@@ -67,7 +67,7 @@ def offsite_ewif_l_per_kwh(mix):
 
     - a mapping or Series fuel -> MW (e.g. ``DispatchResult.fuel_mix_mw``): a float;
     - a dispatched unit table with columns ``p_mw`` and either ``water_l_per_mwh`` or
-      ``fuel`` (e.g. :func:`grids.regions.dispatched_units`, or ``net.gen`` joined with
+      ``fuel`` (e.g. :func:`grids.reference.dispatched_units`, or ``net.gen`` joined with
       ``net.res_gen``): a float;
     - a DataFrame with one column per fuel (rows = hours, values MW): a Series per row.
 
@@ -112,11 +112,7 @@ def offsite_ewif_l_per_kwh(mix):
 @lru_cache(maxsize=None)
 def wetbulb_climatology() -> dict[str, dict]:
     """Per DC location: timezone, tw_mean_f, tw_amplitude_f, peak_hour_local, basis."""
-    try:
-        with open(WETBULB_FILE, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(WETBULB_FILE, "file", f"cannot read ({exc})") from None
+    doc = read_yaml(WETBULB_FILE)
     out = {}
     for site, d in (doc or {}).get("sites", {}).items():
         try:

@@ -37,7 +37,7 @@ from cosim.options import COUPLINGS
 from cosim.runner import decision_instance, run_scenario
 from cosim.scenario_files import load_scenario
 from grids.opf import LoadShedWarning
-from grids.signals import RegionHours, grid_regions
+from grids.signals import grid_regions
 from tests.test_cli import assert_bad_input, cosim
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -89,10 +89,10 @@ def _models(result):
 
 
 def _fresh_grids(spec, result, model):
-    """(index, grid agent, RegionHours on freshly built nets, positions of the grid's sites)
+    """(index, grid agent, the grid over the horizon on freshly built nets, positions of the grid's sites)
     for every grid of *model*: what a test re-dispatches to check the model's signals."""
     sites = [dc.site for dc in spec.datacenters]
-    fresh = {rg.name: RegionHours(rg, result.instance.times[0], HOURS) for rg in grid_regions(sites, seed=spec.seed)}
+    fresh = {rg.name: rg.for_hours(result.instance.times[0], HOURS) for rg in grid_regions(sites, seed=spec.seed)}
     for g, grid in enumerate(model.grids):
         hours = fresh[grid.name]
         yield g, grid, hours, [sites.index(s) for s in hours.sites]
@@ -193,7 +193,7 @@ def test_hourly_invariants(runs, run):
         np.testing.assert_allclose(m.log.grid_demand_mw, m.log.grid_background_mw + dc_mw, rtol=1e-9,
                                    err_msg=f"{run} {name}: grid demand = background + data centers")
         assert (m.log.shed_mw >= 0).all() and (m.log.shed_mw <= m.log.grid_demand_mw + 1e-9).all(), (run, name)
-        background = np.array([g.hours.profiles.load_mw.sum(axis=1).to_numpy(float) for g in m.grids])
+        background = np.array([g.grid.profiles.load_mw.sum(axis=1).to_numpy(float) for g in m.grids])
         np.testing.assert_allclose(m.log.grid_background_mw, background, rtol=1e-12)
         # metrics agree with the hourly records
         metrics = result.metrics[name]

@@ -17,8 +17,9 @@ pp = pytest.importorskip("pandapower")
 from cosim.errors import InputError  # noqa: E402
 from grids.fleet import read_fleet  # noqa: E402
 from grids.network import FLEETS_DIR, REGIONS_DIR, build_net, read_region_spec  # noqa: E402
-from grids.regions import (PAPER_SITES, build_region, dispatched_units, paper_regions,  # noqa: E402
-                           read_timeseries, region_names, run_dcopp, site_region, zone_intensity)
+from grids.profiles import read_timeseries  # noqa: E402
+from grids.reference import dispatched_units, run_dcopp, zone_intensity  # noqa: E402
+from grids.registry import PAPER_SITES, build_region, paper_regions, region_names, site_region  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 START = pd.Timestamp("2022-09-22T00:00:00Z")
@@ -458,7 +459,7 @@ def test_calibration_bounds_first_week():
     """Without AI load, every site's mean LMP is within 30 % and its zone's mean average
     intensity within 20 % of the E-GLB means, and the intensity moves over the day
     (first week of the E-GLB window, seed 0; the full 457 h are in benchmarks/)."""
-    from grids.regions import baseline_signals
+    from grids.reference import baseline_signals
     cal = _calibration_module()
     baselines = [baseline_signals(build_region(n, seed=0), START, 168) for n in region_names()]
     df = cal.summarize(baselines, cal.eglb_stats())

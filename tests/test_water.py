@@ -69,7 +69,8 @@ def test_ewif_of_simple_mixes():
 
 def test_ewif_of_a_dispatched_net():
     pytest.importorskip("pandapower")
-    from grids.regions import build_region, dispatched_units, run_dcopp
+    from grids.reference import dispatched_units, run_dcopp
+    from grids.registry import build_region
     rg = build_region("singapore", seed=0)
     rg.apply_hour("2022-09-22T00:00Z")  # 08:00 local
     run_dcopp(rg.net)

@@ -36,7 +36,6 @@ from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
 from cosim.instance import Instance
-from cosim.policy import ALGORITHMS
 
 
 class HourlyProblem:
