@@ -74,8 +74,8 @@ from benchmarks.bench_dispatch import machine  # noqa: E402  (the same machine l
 from cosim.cosimulation import CoSimulation  # noqa: E402
 from cosim.glb import OnlineSolver  # noqa: E402
 from cosim.scenario_files import load_scenario  # noqa: E402
-from grids.opf import Dispatcher  # noqa: E402
 from grids.grid import RegionGrid  # noqa: E402
+from grids.opf import Dispatcher  # noqa: E402
 from grids.reference import run_dcopp  # noqa: E402
 from grids.signals import grid_regions  # noqa: E402
 
@@ -353,7 +353,8 @@ def breakdown_table(runs: list[dict]) -> str:
         it = pol[0] if pol else {"iter_mean": 1.0, "iter_max": 1, "fallback_hours": 0}
         lines.append(
             f"| {r['coupling']} | {r['hours']} | **{r['wall']:.1f}** | {r['decision']:.1f} | {base:.1f} | {pol_wall:.1f} "
-            f"| {r['rest']:.1f}" + (f" ({r['offline_s']:.1f})" if r["offline_s"] else "") + f" | {r['calls']:,} ({r['calls'] / r['region_hours']:.2f}) | {r['dispatch_s']:.1f} "
+            f"| {r['rest']:.1f}" + (f" ({r['offline_s']:.1f})" if r["offline_s"] else "")
+            + f" | {r['calls']:,} ({r['calls'] / r['region_hours']:.2f}) | {r['dispatch_s']:.1f} "
             f"| {r['solve_parts']['lp']:.1f} | {r['decide_s']:.1f} | {r['glb_solver_s']:.1f} "
             f"| {r['wall'] / max(r['glb_solver_s'], 1e-9):.1f} | {it['fallback_hours']} | {it['iter_mean']:.2f} ({it['iter_max']}) "
             f"| {r['rss_mb']:.0f} |")

@@ -44,7 +44,8 @@ import pandapower as pp  # noqa: E402
 import pandapower.networks as pn  # noqa: E402
 
 from grids.opf import Dispatcher  # noqa: E402
-from tests.test_dispatch import linear_costs, tighten as congested  # noqa: E402  (the same cases as the tests)
+from tests.test_dispatch import linear_costs  # noqa: E402  (the same cases as the tests)
+from tests.test_dispatch import tighten as congested  # noqa: E402
 
 warnings.filterwarnings("ignore")
 

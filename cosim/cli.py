@@ -8,7 +8,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich import box
@@ -26,8 +26,8 @@ from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
 from cosim.masks import reach
 from cosim.metrics import table1
-from cosim.outputs import write_atomic
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
+from cosim.outputs import write_atomic
 from cosim.runner import decision_instance, run_scenario
 from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 from cosim.sweep import AXES, load_sweep
@@ -38,7 +38,7 @@ err_console = Console(stderr=True)
 
 ScenarioArg = Annotated[str, typer.Argument(help="Scenario YAML file, or the name of a shipped scenario.")]
 DataDirOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--data-dir", help="Folder holding external datasets (default: $COSIM_DATA_DIR)."),
 ]
 
@@ -46,19 +46,19 @@ DataDirOpt = Annotated[
 @app.command()
 def run(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
-    policy: Annotated[Optional[list[str]], typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
-    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours.")] = None,
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
-    coupling: Annotated[Optional[str], typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
-    ai_share: Annotated[Optional[float], typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
+    coupling: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
+    ai_share: Annotated[float | None, typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
     operators: Annotated[int, typer.Option(min=1, help="Operators sharing every site and user equally.")] = 1,
     damping: Annotated[float, typer.Option(min=0.0, help="Online: switching cost on moving demand between hours (x the hour's typical arc cost).")] = 0.0,
-    max_shift: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Online: most of a user's demand served away from home.")] = None,
+    max_shift: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Online: most of a user's demand served away from home.")] = None,
     sequential: Annotated[bool, typer.Option(help="Online, lagged coupling only: each operator sees the grid after the previous ones moved.")] = False,
-    elasticity: Annotated[Optional[float], typer.Option(min=0.0, help="Users' price elasticity of demand (default: the scenario's).")] = None,
-    online_algorithm: Annotated[Optional[str], typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
+    elasticity: Annotated[float | None, typer.Option(min=0.0, help="Users' price elasticity of demand (default: the scenario's).")] = None,
+    online_algorithm: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
     data_dir: DataDirOpt = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
 ):
     """Co-simulate the scenario's policies with the grids, write the output contract and print
     the Table-1 comparison (and the grid feedback where grids are simulated)."""
@@ -156,7 +156,7 @@ def validate(
 def masks(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     data_dir: DataDirOpt = None,
-    csv: Annotated[Optional[Path], typer.Option(help="Also write every (region, tier, data center) pair to this CSV.")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Also write every (region, tier, data center) pair to this CSV.")] = None,
 ):
     """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
     path = resolve_scenario_path(scenario)
@@ -198,11 +198,11 @@ def _mask_cell(row) -> str:
 def frontier(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     tau: Annotated[str, typer.Option(help="Latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
-    tier: Annotated[Optional[list[str]], typer.Option("--tier", help="Tier whose budget is swept (repeatable; default: all).")] = None,
-    policy: Annotated[Optional[list[str]], typer.Option("--policy", "-p", help="Policy (repeatable; default: the scenario's).")] = None,
-    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours.")] = None,
+    tier: Annotated[list[str] | None, typer.Option("--tier", help="Tier whose budget is swept (repeatable; default: all).")] = None,
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Policy (repeatable; default: the scenario's).")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     data_dir: DataDirOpt = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: cosim-out/<scenario name>-frontier).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>-frontier).")] = None,
 ):
     """Sweep the latency budget: DIR/frontier.csv and DIR/frontier.png, the energy-latency frontier."""
     path = resolve_scenario_path(scenario)
@@ -240,10 +240,10 @@ def frontier(
 def batch(
     sweep: Annotated[Path, typer.Argument(help="Sweep YAML file, or the name of a shipped sweep (regulation_masks): a base scenario and axes (docs/batch.md).")],
     workers: Annotated[int, typer.Option(min=1, help="Worker processes of the local cluster (default: the CPU count; ignored with --scheduler).")] = os.cpu_count() or 1,
-    scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster: its scheduler, tcp://host:port.")] = None,
-    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours (overrides the sweep's hours).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Run on an existing Dask cluster: its scheduler, tcp://host:port.")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours (overrides the sweep's hours).")] = None,
     data_dir: DataDirOpt = None,
-    out: Annotated[Optional[Path], typer.Option(help="Batch folder (default: cosim-out/<sweep name>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Batch folder (default: cosim-out/<sweep name>).")] = None,
 ):
     """Run a sweep on Dask: each run into DIR/runs/<run-id>/, a row per run into DIR/catalog.duckdb.
     Runs completed before are skipped; exit 1 when a run failed (its error is in the catalog)."""
@@ -314,7 +314,7 @@ def _batch_table(spec, rows) -> Table:
 @app.command()
 def report(
     folder: Annotated[Path, typer.Argument(help="Batch folder (holding catalog.duckdb).")],
-    out: Annotated[Optional[Path], typer.Option(help="Report folder (default: DIR/report).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default: DIR/report).")] = None,
 ):
     """Comparison tables (Markdown, CSV) and figures of a batch: per mask rule set and policy."""
     from cosim.report import write_report  # late: duckdb loads only for cosim report

@@ -137,7 +137,7 @@ class Iterate:
         else:
             guess = previous_mw
         last = None  # the previous round's decision
-        for rounds in range(1, self.max_rounds + 1):
+        for rounds in range(1, self.max_rounds + 1):  # noqa: B007 (the count is kept after the loop)
             seen = world.publish(hour, guess)
             decision = world.decide(hour, seen, demand)
             fallback = fallback or decision.fallback

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 
-
 __all__ = ["FIBER_KM_PER_MS", "ROUTE_INFLATION", "fiber_rtt_ms"]
 
 FIBER_KM_PER_MS: float = 200.0

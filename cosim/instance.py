@@ -20,8 +20,10 @@ from cosim.errors import DataWarning, InputError
 from cosim.masks import check_feasible, feasible, frictions_usd_per_request, reach
 from cosim.policy import PolicyWeights
 from cosim.scenario import Scenario
-from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS, synthetic_signals
+from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS
+from cosim.signals import synthetic_signals
 from grids.files import hourly_window
+from grids.outcome import SIGNALS
 
 
 @dataclass(frozen=True)
@@ -80,14 +82,14 @@ class Instance:
             if getattr(self, name).shape != (rows, t):
                 raise ValueError(f"{name} has shape {getattr(self, name).shape}, expected {(rows, t)}")
 
-    _HOURLY = ("demand", "price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh", "lme_kg_per_kwh")
+    _HOURLY = ("demand", *SIGNALS)
 
-    def window(self, start: int, stop: int) -> "Instance":
+    def window(self, start: int, stop: int) -> Instance:
         """The same instance for hours start..stop-1 only."""
         hourly = {name: getattr(self, name)[:, start:stop] for name in self._HOURLY}
         return replace(self, times=self.times[start:stop], **hourly)
 
-    def with_tau(self, tau_ms: np.ndarray, *, source: str | Path = "<scenario>", where: str = "tau_ms") -> "Instance":
+    def with_tau(self, tau_ms: np.ndarray, *, source: str | Path = "<scenario>", where: str = "tau_ms") -> Instance:
         """The same instance with other latency budgets (J,), ms; InputError (at *where*)
         naming the region and tier when a budget leaves a user no feasible site."""
         tau_ms = np.asarray(tau_ms, dtype=float)
@@ -95,7 +97,7 @@ class Instance:
                        tau_ms, source=source, tau_where=lambda j: where)
         return replace(self, tau_ms=tau_ms)
 
-    def scaled(self, user_factor: np.ndarray | float, dc_factor: np.ndarray | float) -> "Instance":
+    def scaled(self, user_factor: np.ndarray | float, dc_factor: np.ndarray | float) -> Instance:
         """The same world with more requests per user (J,) and more capacity per data center
         (N,), and the social weight times the requests' factor (scaled requests / requests
         over the horizon; the factor itself when it is one number).

@@ -23,8 +23,8 @@ import pandas as pd
 
 from cosim.errors import InputError
 from cosim.fiber import FIBER_KM_PER_MS, ROUTE_INFLATION, fiber_rtt_ms
-from grids.geo import great_circle_km
 from cosim.rtt_matrix import backbone_coords, symmetric_rtt
+from grids.geo import great_circle_km
 
 __all__ = ["BACKBONE_PREFIX", "KINDS", "Place", "latency_graph", "path_latency_ms"]
 

@@ -15,9 +15,9 @@ A user j may be served at data center i by model k iff three masks allow it:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ class Users:
     tier: np.ndarray  # (J,) index into scenario.tiers
 
     @classmethod
-    def of(cls, scenario: Scenario) -> "Users":
+    def of(cls, scenario: Scenario) -> Users:
         """The users of *scenario*: every (region, tier) with a share > 0, region by region."""
         pairs = [(r, t) for r in range(len(scenario.regions)) for t, tier in enumerate(scenario.tiers) if tier.share > 0]
         region, tier = zip(*pairs)

@@ -14,8 +14,8 @@ import pandas as pd
 
 from cosim.errors import InputError
 from cosim.fiber import FIBER_KM_PER_MS, ROUTE_INFLATION, fiber_rtt_ms
-from grids.geo import great_circle_km
 from cosim.loaders import read_csv_records
+from grids.geo import great_circle_km
 
 __all__ = ["AZURE_REGIONS", "backbone_coords", "compare_with_measured", "load_rtt_matrix", "symmetric_rtt"]
 

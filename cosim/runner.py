@@ -161,7 +161,8 @@ def run_scenario(
         model, plan = (baseline, baseline_plan) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
         seen, realized = model.log.instances(inst)
         sol = model.solution(plan)
-        sol.objective_usd = plan.objective_usd if plan is not None else objective_terms(seen, sol.policy, sol.arcs, sol.x, sol.u)["total_usd"]
+        sol.objective_usd = (plan.objective_usd if plan is not None
+                             else objective_terms(seen, sol.policy, sol.arcs, sol.x, sol.u)["total_usd"])
         metrics = policy_metrics(realized, sol)
         if grids_on:
             metrics["grid_feedback"] = grid_feedback(model.log, baseline.log, baseline=BASELINE, ai_share_requested=ai_share)

@@ -9,7 +9,7 @@ Every field and its unit is documented in docs/scenarios.md; reading files (and
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -266,7 +266,7 @@ class Scenario(StrictModel):
 
     name: str
     description: str = ""
-    start: datetime = datetime(2022, 9, 22, tzinfo=timezone.utc)
+    start: datetime = datetime(2022, 9, 22, tzinfo=UTC)
     hours: Annotated[int, Field(gt=0)]
     seed: Annotated[int, Field(ge=0)] = 0
     models: Annotated[list[Model], Field(min_length=1)]
@@ -284,7 +284,7 @@ class Scenario(StrictModel):
     @field_validator("start")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        v = v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
         if (v.minute, v.second, v.microsecond) != (0, 0, 0):
             raise ValueError(f"{v.isoformat()} is not on a whole hour (the model is hourly)")
         return v
@@ -346,7 +346,8 @@ class Scenario(StrictModel):
                     known = ", ".join(["EU", *self.mask.jurisdictions])
                     raise _FieldError(f"{where}.jurisdiction", f"unknown jurisdiction '{rule.jurisdiction}' (known: {known})")
                 if rule.regions is None and not any(r.country in countries for r in self.regions):
-                    raise _FieldError(where, f"binds no region: none has a country in {rule.jurisdiction} (set regions' country, or the rule's regions)")
+                    raise _FieldError(where, f"binds no region: none has a country in {rule.jurisdiction} "
+                                             "(set regions' country, or the rule's regions)")
             if rule.kind == "same-country":
                 for region in self.regions:
                     if rule.regions is not None and region.name in rule.regions and region.country is None:
@@ -357,7 +358,7 @@ class Scenario(StrictModel):
             if place not in region_names and place not in dc_names:
                 raise _FieldError(f"latency.codes.{place}", f"'{place}' is neither a region nor a data center")
 
-    def with_hours(self, hours: int) -> "Scenario":
+    def with_hours(self, hours: int) -> Scenario:
         """The same scenario cut to its first *hours* hours."""
         return self.model_copy(update={"hours": hours})
 

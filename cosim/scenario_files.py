@@ -7,10 +7,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-
 from cosim.errors import InputError
-from grids.files import read_yaml
 from cosim.scenario import Scenario, parse_scenario
+from grids.files import read_yaml
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -36,17 +36,18 @@ on ``start``; only the hour-of-day alignment of the shape does.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from cosim.errors import InputError
 from grids import noise
+from grids.outcome import SIGNALS as GRID_SIGNALS
 
-SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh")
+SIGNALS = GRID_SIGNALS[:3]  # price, carbon, WUE: EWIF and LME come from dispatch only
 """Signal names: price in USD/MWh, carbon intensity in kg/kWh, WUE in L/kWh."""
 
 LOCATIONS = (

@@ -11,14 +11,23 @@ CSV, the header being line 1) and the column.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
-                      model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from grids.errors import InputError
 from grids.files import read_yaml
@@ -76,7 +85,7 @@ FLEET_COLUMNS = tuple(c for c, f in FleetRow.model_fields.items() if f.is_requir
 OPTIONAL_COLUMNS = tuple(c for c, f in FleetRow.model_fields.items() if not f.is_required())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fuels_yaml(path: str) -> dict:
     doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("fuels"), dict):

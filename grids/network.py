@@ -28,12 +28,13 @@ pandapower's own I/O:
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from grids.errors import InputError
 from grids.files import read_yaml
 from grids.fleet import DATA_DIR, fuel_factors, marginal_costs, profile_techs, read_fleet
@@ -50,7 +51,7 @@ ROUTE_FACTOR = 1.2    # line length = great-circle distance x this (routing)
 MIN_LINE_KM = 5.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_shapes() -> dict[str, dict[str, Any]]:
     """Daily load shapes (local time) and weekend factors from ``profiles.yaml``."""
     doc = read_yaml(PROFILES_FILE)

@@ -507,13 +507,12 @@ class Dispatcher:
         self.cost_const = float(c0)
 
         # LP columns for units
-        col_unit, col_first, col_start, col_width, col_cost, col_lb, col_ub = [], [], [], [], [], [], []
+        columns = []  # per LP column: (unit, first of its unit, start MW, width MW, cost, lower, upper bound)
         self._pwl_const = np.zeros(U)
         for u in range(U):
             lo, hi = self.unit_pmin[u], self.unit_pmax[u]
             if u not in pwl:
-                col_unit.append(u); col_first.append(True); col_start.append(-np.inf); col_width.append(np.inf)
-                col_cost.append(c1[u]); col_lb.append(lo); col_ub.append(hi)
+                columns.append((u, True, -np.inf, np.inf, c1[u], lo, hi))
                 continue
             pts = sorted(pwl[u])
             xs = [pts[0][0]] + [p[1] for p in pts]
@@ -547,15 +546,14 @@ class Dispatcher:
             for k in range(len(edges) - 1):
                 a, b = edges[k], edges[k + 1]
                 s = slope_at(0.5 * (a + b) if np.isfinite(b - a) else a + 1.0)
-                col_unit.append(u); col_cost.append(s)
                 if k == 0:
-                    col_first.append(True); col_start.append(-np.inf); col_width.append(np.inf)
-                    col_lb.append(a); col_ub.append(b)
+                    columns.append((u, True, -np.inf, np.inf, s, a, b))
                     s0 = s
                 else:
-                    col_first.append(False); col_start.append(a); col_width.append(b - a)
-                    col_lb.append(0.0); col_ub.append(b - a)
+                    columns.append((u, False, a, b - a, s, 0.0, b - a))
             self._pwl_const[u] = f(lo) - s0 * lo  # column 0 carries the output from lo: f(p) = s0 p + const
+        col_unit, col_first, col_start, col_width, col_cost, col_lb, col_ub = (
+            [c[n] for c in columns] for n in range(7))
         self.col_unit = np.asarray(col_unit, np.int64)
         self.col_first = np.asarray(col_first, bool)
         self.col_start = np.asarray(col_start, float)

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "lme_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh")
-"""The signals each data-center site sees every hour: LMP at its bus (USD/MWh), average
-carbon intensity of its zone (kg/kWh), marginal emissions at its bus (kg/kWh), on-site
-WUE (L/kWh), off-site water intensity of its zone's mix (L/kWh)."""
+SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh", "lme_kg_per_kwh")
+"""The signals each data-center site sees every hour, in the order of the outputs'
+columns: LMP at its bus (USD/MWh), average carbon intensity of its zone (kg/kWh), on-site
+WUE (L/kWh), off-site water intensity of its zone's mix (L/kWh), marginal emissions at its
+bus (kg/kWh). The first three are what a signal file or the synthetic generator gives;
+EWIF and LME come from dispatch."""
 
 PRODUCING_MW = 1e-9
 """Units with output above this (MW) are production; an ext_grid exporting (p < 0) is not."""

@@ -106,7 +106,7 @@ def hourly_profiles(name: str, net, spec: dict, seed: int, times: pd.DatetimeInd
         rows = net.load[(net.load["zone"] == zn) & (net.load["kind"] == "background")]
         if len(rows):
             tot = _zone_load_base(net, zn)
-            for i, r in rows.iterrows():
+            for i in rows.index:
                 load[i] = zone_load[zn] * (_base_p(net, i) / tot)
         for i in net.load.index[(net.load["zone"] == zn) & (net.load["kind"] == "export")]:
             load[i] = _base_p(net, i)

@@ -13,7 +13,7 @@ Singapore and Japan.
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +28,7 @@ PAPER_SITES = ("Virginia", "Georgia", "Texas", "Nevada", "Belgium", "Netherlands
 """The papers' 10 data-center locations, each a site of one shipped net."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _region_files() -> dict[str, Path]:
     out = {}
     for p in sorted(REGIONS_DIR.glob("*.yaml")):
@@ -44,7 +44,7 @@ def region_names() -> list[str]:
     return [n for n in order if n in names] + sorted(n for n in names if n not in order)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _spec(name: str) -> dict:
     files = _region_files()
     if name not in files:
@@ -96,7 +96,7 @@ def build_region(name: str, *, seed: int = 0, spec: dict | str | Path | None = N
     return RegionGrid(name=sp["name"], net=net, spec=sp, seed=int(seed), timeseries=ts, timeseries_source=tsrc)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _shipped_net(name: str):
     return build_net(_spec(name), None)
 

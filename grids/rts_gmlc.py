@@ -31,8 +31,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pandapower as pp
+import pandas as pd
 
 from grids.errors import InputError
 from grids.rts_gmlc_files import column_numbers, dataset_root, read_table

@@ -5,8 +5,8 @@ the fleet rows (:mod:`grids.fleet`); nothing here knows a schema.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from pydantic import AfterValidator, ValidationError, ValidationInfo
 

@@ -17,8 +17,8 @@
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Mapping
+from collections.abc import Mapping
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -109,7 +109,7 @@ def offsite_ewif_l_per_kwh(mix):
     raise InputError("<mix>", "type", f"expected a fuel -> MW mapping or a unit table, got {type(mix).__name__}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def wetbulb_climatology() -> dict[str, dict]:
     """Per DC location: timezone, tw_mean_f, tw_amplitude_f, peak_hour_local, basis."""
     doc = read_yaml(WETBULB_FILE)

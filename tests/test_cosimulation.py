@@ -491,7 +491,8 @@ def test_three_operators_serve_what_one_serves_and_combine_their_decisions(runs)
             capacity = np.array([c for _, c in dcs])
             np.testing.assert_allclose(capacity, m3.inst.capacity / 3, rtol=1e-12)
             assert (used <= capacity * (1 + 1e-6)).all(), op.name
-        np.testing.assert_allclose(sum(m3.load_mw(op.committed, m3.log.demand[:, k]) for op in operators), m3.log.facility_mw[:, k], rtol=1e-9)
+        drawn = sum(m3.load_mw(op.committed, m3.log.demand[:, k]) for op in operators)
+        np.testing.assert_allclose(drawn, m3.log.facility_mw[:, k], rtol=1e-9)
 
 
 def test_damping_lowers_the_load_swing(runs):
@@ -814,7 +815,7 @@ def test_run_scenario_rejects_bad_couplings(spec):
 @pytest.mark.parametrize("run, operators", [("tiny-lagged", 1), ("large-lagged-3ops", 3)])
 def test_the_models_agents_and_their_draw(runs, run, operators):
     result = runs(run)
-    for name, m in _models(result):
+    for _, m in _models(result):
         by_type = m.agents_by_type
         assert set(by_type) == {GridAgent, OperatorAgent, UserAgent, DataCenter}
         assert len(by_type[GridAgent]) == 6

@@ -15,8 +15,8 @@ from cosim import fiber, latency, rtt_matrix
 from cosim.errors import InputError
 from cosim.fiber import FIBER_KM_PER_MS, ROUTE_INFLATION, fiber_rtt_ms
 from cosim.latency import Place, latency_graph, path_latency_ms
-from grids.geo import great_circle_km
 from cosim.rtt_matrix import AZURE_REGIONS, compare_with_measured, load_rtt_matrix, symmetric_rtt
+from grids.geo import great_circle_km
 
 RTT_FILE = "azure-latency/p50_rtt_ms.csv"
 KM_PER_DEGREE = math.pi * 6371.0 / 180.0  # one degree of a great circle, km

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from cosim.errors import InputError
-from grids.water import (offsite_ewif_l_per_kwh, onsite_wue_l_per_kwh, onsite_wue_series, wet_bulb_f,
-                         wetbulb_climatology)
+from grids.water import offsite_ewif_l_per_kwh, onsite_wue_l_per_kwh, onsite_wue_series, wet_bulb_f, wetbulb_climatology
 
 GAL = 3.78541
 PAPER_SITES = ["Virginia", "Georgia", "Texas", "Nevada", "Belgium", "Netherlands", "Germany", "Denmark",

@@ -15,7 +15,8 @@ environmental norm, which spans the whole horizon:
   without its auxiliary budget variables.
 
 `OnlineSolver` keeps that state and decides one hour at a time from whatever signals it
-is given (an operator's decision rule: `decide` returns a Choice, `commit` carries it), so the co-simulation's operators can feed it the grids' published signals;
+is given (an operator's decision rule: `decide` returns a Choice, `commit` carries it),
+so the co-simulation's operators can feed it the grids' published signals;
 `solve_online` runs it over an instance's own signals. Two optional terms damp herding
 when several operators share the grids: a switching cost on moving a user's demand
 between arcs from one hour to the next (`damping`, in multiples of the hour's typical
