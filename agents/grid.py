@@ -10,6 +10,8 @@ from agents.hour import GridHour
 from grids.outcome import HourOutcome
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from grids.grid import RegionGrid
 
 
@@ -33,7 +35,7 @@ class GridAgent(mesa.Agent):
     """One regional grid: publishes its sites' signals and re-dispatches with the data
     centers' load at their buses (MW, one value per site in `sites` order)."""
 
-    def __init__(self, model: mesa.Model, region: RegionGrid, start, hours: int,
+    def __init__(self, model: mesa.Model, region: RegionGrid, start: pd.Timestamp | str, hours: int,
                  without: WithoutDataCenters | None = None):
         super().__init__(model)
         self.name = region.name

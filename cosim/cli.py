@@ -59,7 +59,7 @@ def run(
     online_algorithm: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
-):
+) -> None:
     """Co-simulate the scenario's policies with the grids, write the output contract and print
     the Table-1 comparison (and the grid feedback where grids are simulated)."""
     path = resolve_scenario_path(scenario)
@@ -136,7 +136,7 @@ def _feedback_table(metrics: dict[str, dict]) -> Table:
 def validate(
     scenario: ScenarioArg,
     data_dir: DataDirOpt = None,
-):
+) -> None:
     """Check a scenario file and the data it names; print what it describes."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
@@ -157,7 +157,7 @@ def masks(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     data_dir: DataDirOpt = None,
     csv: Annotated[Path | None, typer.Option(help="Also write every (region, tier, data center) pair to this CSV.")] = None,
-):
+) -> None:
     """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
@@ -203,7 +203,7 @@ def frontier(
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>-frontier).")] = None,
-):
+) -> None:
     """Sweep the latency budget: DIR/frontier.csv and DIR/frontier.png, the energy-latency frontier."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
@@ -244,7 +244,7 @@ def batch(
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours (overrides the sweep's hours).")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Batch folder (default: cosim-out/<sweep name>).")] = None,
-):
+) -> None:
     """Run a sweep on Dask: each run into DIR/runs/<run-id>/, a row per run into DIR/catalog.duckdb.
     Runs completed before are skipped; exit 1 when a run failed (its error is in the catalog)."""
     from cosim import batch as batch_  # late, as catalog: duckdb (~0.2 s) loads only for cosim batch
@@ -315,7 +315,7 @@ def _batch_table(spec, rows) -> Table:
 def report(
     folder: Annotated[Path, typer.Argument(help="Batch folder (holding catalog.duckdb).")],
     out: Annotated[Path | None, typer.Option(help="Report folder (default: DIR/report).")] = None,
-):
+) -> None:
     """Comparison tables (Markdown, CSV) and figures of a batch: per mask rule set and policy."""
     from cosim.report import write_report  # late: duckdb loads only for cosim report
 

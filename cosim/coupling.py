@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from agents import OperatorAgent
 from agents.hour import Choice, Decision, Signals
+
+if TYPE_CHECKING:
+    from cosim.instance import Instance
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class World(Protocol):
 
     def publish(self, hour: int, facility_mw: np.ndarray) -> Signals: ...
 
-    def shown(self, hour: int, signals: Signals, demand: np.ndarray): ...
+    def shown(self, hour: int, signals: Signals, demand: np.ndarray) -> Instance: ...
 
     def load_mw(self, choice: Choice, demand: np.ndarray) -> np.ndarray: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -269,7 +270,7 @@ def _check_sites(scenario: Scenario, known, reason: str, source) -> None:
 _SHED = re.compile(r"^region '(?P<region>[^']+)', hour (?P<hour>.+?): fleet cannot meet load: shed (?P<mw>[0-9.]+) MW")
 
 
-def condense_notes(notes) -> tuple[str, ...]:
+def condense_notes(notes: Iterable[str]) -> tuple[str, ...]:
     """Data warnings as notes, one line per grid region for load shedding (which can repeat
     every hour) with its count of hours and largest shed; other notes as they are."""
     shed: dict[str, list[float]] = {}

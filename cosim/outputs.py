@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,7 @@ def write_policy(out_dir: Path, inst: Instance, sol: Solution, *, realized: Inst
     return folder
 
 
-def write_summary(out_dir: Path, scenario: str, metrics: dict[str, dict], **extra) -> Path:
+def write_summary(out_dir: Path, scenario: str, metrics: dict[str, dict], **extra: object) -> Path:
     """Write DIR/summary.json: {"scenario", "policies": {POLICY: METRICS}, ...extra}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     body = {"scenario": scenario, "policies": metrics, **extra}
@@ -107,7 +108,7 @@ def _json_safe(value):
     return value
 
 
-def write_atomic(path: Path, write) -> Path:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Write through a temporary sibling and rename, so readers never see half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)

@@ -57,14 +57,14 @@ class RegionGrid:
         self.site_zone = {s: v["zone"] for s, v in self.spec["sites"].items()}
 
     # ------------------------------------------------------------------ profiles
-    def hourly(self, start, hours: int) -> HourlyProfiles:
+    def hourly(self, start: pd.Timestamp | str, hours: int) -> HourlyProfiles:
         """Background load (MW per ``net.load`` index) and sgen availability (MW per
         ``net.sgen`` index) for *hours* hours from *start* (UTC; naive = UTC)."""
         return hourly_profiles(self.name, self.net, self.spec, self.seed, hour_range(start, hours),
                                timeseries=self.timeseries, timeseries_source=self.timeseries_source)
 
     # ------------------------------------------------------------------ one hour, pandapower
-    def apply_hour(self, t, *, profiles: HourlyProfiles | None = None) -> pd.Timestamp:
+    def apply_hour(self, t: pd.Timestamp | str, *, profiles: HourlyProfiles | None = None) -> pd.Timestamp:
         """Write hour *t* (UTC) into the net: ``load.p_mw``, ``sgen.max_p_mw`` (= ``p_mw``),
         and initial ``gen.p_mw`` setpoints from a copper-plate merit order (so that
         ``pp.rundcpp`` starts from a plausible point; ``pp.rundcopp`` re-dispatches).
@@ -109,7 +109,7 @@ class RegionGrid:
         net.gen["p_mw"] = p
 
     # ------------------------------------------------------------------ a horizon, dispatched
-    def for_hours(self, start, hours: int) -> RegionGrid:
+    def for_hours(self, start: pd.Timestamp | str, hours: int) -> RegionGrid:
         """This grid over ``[start, start + hours)``, ready for :meth:`dispatch`: its
         ``profiles``, ``times``, ``background_mw`` ((hours,) the net's own demand per hour,
         MW) and a ``dispatcher`` (grids.opf) built once, warm-starting from the last hour.

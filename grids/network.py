@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ from grids.files import read_yaml
 from grids.fleet import DATA_DIR, fuel_factors, marginal_costs, profile_techs, read_fleet
 from grids.geo import great_circle_km
 from grids.spec import parse_region_spec
+
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
 
 REGIONS_DIR = DATA_DIR / "regions"
 FLEETS_DIR = DATA_DIR / "fleets"
@@ -95,7 +98,7 @@ def _line_params(spec: dict, a: tuple[float, float], b: tuple[float, float], len
                 max_i_ka=capacity_model_mw / (math.sqrt(3) * spec["base_kv"]), max_loading_percent=100.0)
 
 
-def build_net(spec: dict | str | Path, fleet: pd.DataFrame | str | Path | None = None):
+def build_net(spec: dict | str | Path, fleet: pd.DataFrame | str | Path | None = None) -> pandapowerNet:
     """Build the pandapower net of a region from its spec and fleet table.
 
     *spec*: a parsed spec (from :func:`read_region_spec`) or a path; *fleet*: a path, a

@@ -129,8 +129,9 @@ import copy
 import logging
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import highspy
 import numpy as np
@@ -140,6 +141,9 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
 from grids.errors import DataWarning
+
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
 
 __all__ = ["DispatchResult", "Dispatcher", "dispatch", "LoadShedWarning"]
 
@@ -231,7 +235,7 @@ class Dispatcher:
         (over-generation). Default: the VOLL.
     """
 
-    def __init__(self, net, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
+    def __init__(self, net: pandapowerNet, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
                  spill_usd_per_mwh: float | None = None):
         t0 = time.perf_counter()
         self.name = str(name)
@@ -524,7 +528,8 @@ class Dispatcher:
                 raise ValueError(f"{self.name}: pwl_cost of {self.unit_tab[u]} {self.unit_elem[u]} is not convex "
                                  "(slopes must not decrease); an LP cannot represent it")
 
-            def f(p, xs=xs, slopes=slopes):  # pandapower: f(x0) = x0 * s0, extrapolated at both ends
+            def f(p: float, xs: list[float] = xs,
+                  slopes: list[float] = slopes) -> float:  # pandapower: f(x0) = x0 * s0, extrapolated at both ends
                 val = xs[0] * slopes[0]
                 if p <= xs[0]:
                     return val + (p - xs[0]) * slopes[0]
@@ -535,7 +540,7 @@ class Dispatcher:
                     val += (seg_hi - xs[k]) * s
                 return val
 
-            def slope_at(p, xs=xs, slopes=slopes):
+            def slope_at(p: float, xs: list[float] = xs, slopes: list[float] = slopes) -> float:
                 for k in range(len(slopes) - 1):
                     if p < xs[k + 1]:
                         return slopes[k]
@@ -652,7 +657,10 @@ class Dispatcher:
         self._in_model[js] = True
 
     # ------------------------------------------------------------------ solve
-    def demand_by_bus(self, *, load_mw=None, extra_bus_mw=None, sgen_max_mw=None, load_scale=None):
+    def demand_by_bus(self, *, load_mw: pd.Series | Mapping[int, float] | None = None,
+                      extra_bus_mw: pd.Series | Mapping[int, float] | None = None,
+                      sgen_max_mw: pd.Series | Mapping[int, float] | None = None, load_scale: float | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None, np.ndarray, float]:
         """Net demand per internal bus (MW), plus the parts needed for reporting."""
         loads = self._load_base
         if load_mw is not None:
@@ -682,8 +690,9 @@ class Dispatcher:
         demand_total = float(self._other_fixed.sum() + lw.sum() + (extra_net[1].sum() if extra_net else 0.0))
         return D, lw, extra_net, sw, demand_total
 
-    def solve(self, *, load_mw=None, extra_bus_mw=None, gen_max_mw=None, sgen_max_mw=None,
-              ext_grid_max_mw=None, load_scale: float | None = None, hour_label=None,
+    def solve(self, *, load_mw: pd.Series | Mapping[int, float] | None = None, extra_bus_mw: pd.Series | Mapping[int, float] | None = None,
+              gen_max_mw: pd.Series | Mapping[int, float] | None = None, sgen_max_mw: pd.Series | Mapping[int, float] | None = None,
+              ext_grid_max_mw: pd.Series | Mapping[int, float] | None = None, load_scale: float | None = None, hour_label: object = None,
               marginal: bool = True) -> DispatchResult:
         """Dispatch one hour (warm-started from the previous hour's basis).
 
@@ -974,7 +983,7 @@ class Dispatcher:
             simplex_iterations=iters,
         )
 
-    def cold_solve(self, **kw) -> DispatchResult:
+    def cold_solve(self, **kw: Any) -> DispatchResult:
         """Solve from scratch (basis discarded): for checking warm starts."""
         self.h.clearSolver()
         return self.solve(**kw)
@@ -994,8 +1003,8 @@ def _ratio(slack, rate, up, down, tol=1e-9):
     return np.minimum(up, t_up), np.minimum(down, t_dn)
 
 
-def dispatch(net, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
-             spill_usd_per_mwh: float | None = None, **kw) -> DispatchResult:
+def dispatch(net: pandapowerNet, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
+             spill_usd_per_mwh: float | None = None, **kw: Any) -> DispatchResult:
     """One-shot dispatch: ``Dispatcher(net, ...).solve(**kw)`` (keywords as in ``solve``)."""
     return Dispatcher(net, voll_usd_per_mwh=voll_usd_per_mwh, name=name,
                       spill_usd_per_mwh=spill_usd_per_mwh).solve(**kw)

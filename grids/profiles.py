@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from grids.files import hourly_window
 from grids.network import load_shapes
 from grids.noise import ar1, lognormal_factor, stream
 from grids.sun import clear_sky_pv_shape
+
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
 
 EPOCH = pd.Timestamp("2015-01-01T00:00:00", tz="UTC")
 """First hour of every noise path (profiles may start no earlier)."""
@@ -46,7 +49,7 @@ class HourlyProfiles(NamedTuple):
     sgen_max_mw: pd.DataFrame   # columns: net.sgen index, available MW (max_p_mw)
 
 
-def hour_range(start, hours: int) -> pd.DatetimeIndex:
+def hour_range(start: pd.Timestamp | str, hours: int) -> pd.DatetimeIndex:
     """*hours* UTC hours from *start* (naive = UTC, on the hour, not before :data:`EPOCH`),
     named ``time``; InputError for anything else."""
     try:
@@ -67,7 +70,7 @@ def hour_range(start, hours: int) -> pd.DatetimeIndex:
     return pd.date_range(ts, periods=hours, freq="h", name="time")
 
 
-def hourly_profiles(name: str, net, spec: dict, seed: int, times: pd.DatetimeIndex, *,
+def hourly_profiles(name: str, net: pandapowerNet, spec: dict, seed: int, times: pd.DatetimeIndex, *,
                     timeseries: pd.DataFrame | None = None,
                     timeseries_source: str = "<timeseries>") -> HourlyProfiles:
     """Background load (MW per ``net.load`` index) and sgen availability (MW per

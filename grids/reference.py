@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,11 +14,14 @@ from grids.grid import UNIT_TABLES, RegionGrid
 from grids.opf import Dispatcher
 from grids.outcome import produced_mw, zone_average
 
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
+
 PIPS_RETRY = {"PDIPM_GRADTOL": 1e-5, "PDIPM_COMPTOL": 1e-5, "PDIPM_MAX_IT": 300}
 """Looser PIPS tolerances of :func:`run_dcopp`'s one retry."""
 
 
-def run_dcopp(net, **kwargs) -> None:
+def run_dcopp(net: pandapowerNet, **kwargs: Any) -> None:
     """``pp.rundcopp(net)``; if pandapower's interior-point solver (PIPS) stops short of
     its default 1e-6 tolerances, which happens on these nets in some hours with
     curtailment (renewables at zero LMP next to must-run units), retry once with
@@ -37,7 +41,7 @@ def run_dcopp(net, **kwargs) -> None:
         raise RuntimeError(f"{net.name}: rundcopp did not converge, even with {PIPS_RETRY}") from None
 
 
-def dispatched_units(net) -> pd.DataFrame:
+def dispatched_units(net: pandapowerNet) -> pd.DataFrame:
     """After an OPF / power flow: one row per gen, sgen and ext_grid with ``element``,
     ``index``, ``name``, ``zone``, ``fuel``, ``p_mw``, ``co2_kg_per_mwh``,
     ``water_l_per_mwh``, ``marginal_cost_usd_per_mwh``."""
@@ -92,7 +96,7 @@ class Baseline:
         return pd.DataFrame({s: self.intensity[z] for s, z in self.site_zone.items()})
 
 
-def baseline_signals(rg: RegionGrid, start, hours: int, *, engine: str = "auto") -> Baseline:
+def baseline_signals(rg: RegionGrid, start: pd.Timestamp | str, hours: int, *, engine: str = "auto") -> Baseline:
     """Dispatch *rg* hour by hour over ``[start, start + hours)`` without data-center load.
 
     *engine*: ``"pandapower"`` (``pp.rundcopp`` on the net via :func:`run_dcopp`),

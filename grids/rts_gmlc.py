@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandapower as pp
@@ -36,6 +37,9 @@ import pandas as pd
 
 from grids.errors import InputError
 from grids.rts_gmlc_files import column_numbers, dataset_root, read_table
+
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
 
 __all__ = [
     "FUEL_MAP",
@@ -176,7 +180,7 @@ def _heat_rates(gen: pd.DataFrame, path: Path, rows: np.ndarray) -> tuple[np.nda
 # --------------------------------------------------------------------------------------
 
 
-def load_rts_gmlc(root: str | Path, *, areas: Iterable[int] | None = None, enforce_pmin: bool = True):
+def load_rts_gmlc(root: str | Path, *, areas: Iterable[int] | None = None, enforce_pmin: bool = True) -> pandapowerNet:
     """Build the RTS-GMLC system (or the sub-network of *areas*) as a pandapower net.
 
     *root* is the RTS-GMLC folder (``../shared/data/rts-gmlc``) or the data dir holding it.
@@ -432,7 +436,8 @@ def _add_units(net, gen: pd.DataFrame, path: Path, kept_ids: set, area_of: dict,
     mc = price * hr_cost / 1000.0 + vom
     co2 = co2_lb * KG_PER_LB * hr_full / 1000.0
 
-    def extra(table: str, idx, rows: np.ndarray, fuels, cost, co2_rate, hrf, hri) -> None:
+    def extra(table: str, idx: np.ndarray, rows: np.ndarray, fuels: list[str], cost: np.ndarray, co2_rate: np.ndarray,
+              hrf: np.ndarray, hri: np.ndarray) -> None:
         df = net[table]
         df.loc[idx, "fuel"] = fuels
         df.loc[idx, "unit_type"] = utype.to_numpy()[rows]

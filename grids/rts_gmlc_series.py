@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,9 @@ import pandas as pd
 from grids.errors import InputError
 from grids.rts_gmlc import SERIES_FILES, load_rts_gmlc
 from grids.rts_gmlc_files import dataset_root, read_day_ahead
+
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
 
 __all__ = ["LOAD_FILE", "apply_hour", "load_rts_gmlc_series"]
 
@@ -47,10 +51,10 @@ def _window(path: Path, times: pd.DatetimeIndex, start, hours) -> slice:
 def load_rts_gmlc_series(
     root: str | Path,
     *,
-    start="2020-01-01 00:00",
+    start: pd.Timestamp | str = "2020-01-01 00:00",
     hours: int = 24,
     areas: Iterable[int] | None = None,
-    net=None,
+    net: pandapowerNet | None = None,
 ) -> dict:
     """Hourly load and renewable availability for *hours* hours from *start*.
 
@@ -109,7 +113,7 @@ def load_rts_gmlc_series(
     return {"load_mw": load_mw, "sgen_max_mw": sgen_max, "area_load_mw": area_load}
 
 
-def apply_hour(net, series: dict, t) -> None:
+def apply_hour(net: pandapowerNet, series: dict, t: int | pd.Timestamp | str) -> None:
     """Write hour *t* of *series* (from :func:`load_rts_gmlc_series`) into *net*, in place.
 
     *t* is a row position (int) or a time (str or Timestamp; naive = UTC) of the series.

@@ -24,7 +24,8 @@ from grids.outcome import SIGNALS
 from grids.registry import build_region, site_region
 
 
-def site_signals(sites: list[str], start, hours: int, *, seed: int = 0, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def site_signals(sites: list[str], start: pd.Timestamp | str, hours: int,
+                 *, seed: int = 0, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Per signal a (time x site) frame for the shipped nets holding *sites*.
 
     *dc_load_mw*: data-center load per hour (rows) and site (columns), MW, added at the
@@ -46,7 +47,8 @@ def grid_regions(sites: list[str], *, seed: int = 0) -> list[RegionGrid]:
     return [build_region(name, seed=seed) for name in dict.fromkeys(site_region(s) for s in sites)]
 
 
-def region_hours(rg: RegionGrid, start, hours: int, *, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def region_hours(rg: RegionGrid, start: pd.Timestamp | str, hours: int,
+                 *, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Dispatch one region hour by hour; per signal a (time x the region's sites) frame."""
     grid = rg.for_hours(start, hours)
     sites = list(grid.sites)

@@ -27,7 +27,7 @@ def sin_elevation(times_utc: pd.DatetimeIndex, lat_deg: float, lon_deg: float, o
 def clear_sky_pv_shape(times_utc: pd.DatetimeIndex, lat_deg: float, lon_deg: float) -> np.ndarray:
     """Clear-sky PV output per hour (dimensionless), normalised so 1 October (UTC day)
     averages 1."""
-    def raw(ts):
+    def raw(ts: pd.DatetimeIndex) -> np.ndarray:
         # three samples per hour: the hour's mean of max(0, sin h)^1.2 (a crude air-mass loss)
         return np.mean([np.clip(sin_elevation(ts, lat_deg, lon_deg, o), 0, None) ** 1.2 for o in (1 / 6, 0.5, 5 / 6)],
                        axis=0)

@@ -31,7 +31,8 @@ WETBULB_FILE = DATA_DIR / "wetbulb.yaml"
 WUE_FLOOR = 0.05
 
 
-def onsite_wue_l_per_kwh(tw_f, cycles: float = 6.0):
+def onsite_wue_l_per_kwh(tw_f: float | np.ndarray | pd.Series | pd.DataFrame, cycles: float = 6.0
+                         ) -> float | np.ndarray | pd.Series | pd.DataFrame:
     """On-site water usage effectiveness (L/kWh) at wet-bulb temperature *tw_f* (deg F).
 
     Vectorized: a scalar gives a float, an array an array, a Series / DataFrame the same
@@ -60,7 +61,7 @@ def _water_by_fuel() -> pd.Series:
     return fuel_factors()["water_l_per_mwh"]
 
 
-def offsite_ewif_l_per_kwh(mix):
+def offsite_ewif_l_per_kwh(mix: Mapping[str, float] | pd.Series | pd.DataFrame) -> float | pd.Series:
     """Water intensity (L/kWh) of a dispatched generation mix.
 
     *mix* may be:
@@ -124,7 +125,7 @@ def wetbulb_climatology() -> dict[str, dict]:
     return out
 
 
-def wet_bulb_f(site: str, start, hours: int) -> pd.Series:
+def wet_bulb_f(site: str, start: pd.Timestamp | str, hours: int) -> pd.Series:
     """Hourly wet-bulb temperature (deg F) at a DC location, UTC index ``time``:
     mean + amplitude / 2 x cos(2 pi (local hour + 0.5 - peak hour) / 24)."""
     clim = wetbulb_climatology()
@@ -142,6 +143,6 @@ def wet_bulb_f(site: str, start, hours: int) -> pd.Series:
     return pd.Series(tw, index=times, name=f"wet_bulb_f:{site}")
 
 
-def onsite_wue_series(site: str, start, hours: int, cycles: float = 6.0) -> pd.Series:
+def onsite_wue_series(site: str, start: pd.Timestamp | str, hours: int, cycles: float = 6.0) -> pd.Series:
     """Hourly on-site WUE (L/kWh) at a DC location from :func:`wet_bulb_f`."""
     return onsite_wue_l_per_kwh(wet_bulb_f(site, start, hours), cycles=cycles).rename(f"wue_l_per_kwh:{site}")
