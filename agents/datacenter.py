@@ -5,8 +5,8 @@ import mesa
 
 
 class DataCenter(mesa.Agent):
-    """Capacity (resource units per hour), PUE and the site whose grid it draws from;
-    `facility_mw` is this operator's draw there in the current hour (set by the model)."""
+    """Capacity (resource units per hour), PUE and the site whose grid it draws from, and
+    `facility_mw`, this operator's draw there in the current hour."""
 
     def __init__(self, model: mesa.Model, *, name: str, site: str, operator: str, index: int,
                  pue: float, capacity: float):
@@ -18,3 +18,7 @@ class DataCenter(mesa.Agent):
         self.pue = pue
         self.capacity = capacity
         self.facility_mw = 0.0  # this hour's draw
+
+    def draw(self, facility_mw: float) -> None:
+        """Set this hour's draw, MW."""
+        self.facility_mw = facility_mw

@@ -1,44 +1,71 @@
 """GridAgent: one regional power grid (grids/) in the co-simulation."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import mesa
 import numpy as np
 
-from grids.regions import RegionGrid
-from grids.signals import HourOutcome, RegionHours
+from agents.hour import GridHour
+from grids.outcome import HourOutcome
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from grids.grid import RegionGrid
+
+
+class WithoutDataCenters:
+    """The grids' dispatch with no data-center load, hour by hour: the reference of
+    consequential accounting and of who pays. It is the same whatever the policy or
+    coupling, so the runs of one scenario share one (each hour dispatched once, by the
+    first run that needs it)."""
+
+    def __init__(self) -> None:
+        self._outcomes: dict[tuple[str, int], HourOutcome] = {}
+
+    def outcome(self, grid: GridAgent, hour: int) -> HourOutcome:
+        key = (grid.name, hour)
+        if key not in self._outcomes:
+            self._outcomes[key] = grid.grid.dispatch(hour, None)
+        return self._outcomes[key]
 
 
 class GridAgent(mesa.Agent):
     """One regional grid: publishes its sites' signals and re-dispatches with the data
     centers' load at their buses (MW, one value per site in `sites` order)."""
 
-    def __init__(self, model: mesa.Model, region: RegionGrid, start, hours: int,
-                 without: dict[int, HourOutcome] | None = None):
+    def __init__(self, model: mesa.Model, region: RegionGrid, start: pd.Timestamp | str, hours: int,
+                 without: WithoutDataCenters | None = None):
         super().__init__(model)
         self.name = region.name
-        self.hours = RegionHours(region, start, hours)
-        self.sites: list[str] = self.hours.sites
-        # hour -> dispatch without data centers; may be shared by the runs of one scenario,
-        # whose grids are the same whatever the policy
-        self._without = {} if without is None else without
+        self.grid = region.for_hours(start, hours)
+        self.sites: list[str] = list(self.grid.sites)
+        self._without = WithoutDataCenters() if without is None else without
         self._last: tuple[tuple, HourOutcome] | None = None  # (hour, site MW bytes) -> its dispatch
-        self.background_mw = self.hours.profiles.load_mw.sum(axis=1).to_numpy(float)
+        self.background_mw = self.grid.background_mw
         """(T,) the grid's own demand per hour, MW (the loads of its net)."""
 
-    def dispatch(self, hour: int, site_mw: np.ndarray) -> HourOutcome:
-        """Hour *hour* dispatched with *site_mw* at the sites' buses. The same hour with the
-        same load as the last call (a converged iteration realized, a grid whose sites did
-        not move) is that call's outcome, not a new dispatch."""
+    def dispatch(self, hour: int, site_mw: np.ndarray | None) -> HourOutcome:
+        """Hour *hour* dispatched with *site_mw* at the sites' buses (None: no data
+        centers). The same hour with the same load as the last call (a converged iteration
+        realized, a grid whose sites did not move) is that call's outcome, not a new
+        dispatch."""
         key = (hour, None if site_mw is None else np.asarray(site_mw, dtype=float).tobytes())
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        outcome = self.hours.dispatch(hour, site_mw)
+        outcome = self.grid.dispatch(hour, site_mw)
         self._last = (key, outcome)
         return outcome
 
-    def without_datacenters(self, hour: int) -> HourOutcome:
-        """Hour *hour* with no data-center load: the reference of consequential accounting
-        and of who pays (dispatched once per hour, whatever the policy or coupling)."""
-        if hour not in self._without:
-            self._without[hour] = self.hours.dispatch(hour, None)
-        return self._without[hour]
+    def publish(self, hour: int, site_mw: np.ndarray) -> HourOutcome:
+        """What the grid publishes for *hour* when the data centers draw *site_mw*: its
+        dispatch at that load (prices, intensities, LMEs and water at the sites)."""
+        return self.dispatch(hour, site_mw)
+
+    def realize(self, hour: int, site_mw: np.ndarray) -> GridHour:
+        """Re-dispatch *hour* with the load the data centers decided, beside the same hour
+        without data centers."""
+        with_load = self.dispatch(hour, site_mw)
+        return GridHour(with_load=with_load, without_load=self._without.outcome(self, hour),
+                        background_mw=float(self.background_mw[hour]))

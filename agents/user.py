@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import mesa
 import numpy as np
@@ -11,8 +12,8 @@ class UserAgent(mesa.Agent):
     """The requests of one region in one tier, answering the price of inference.
 
     Each hour the region's requests (`region_base`, from the trace or profile) are split
-    over its tiers by a logit on the tiers' prices (`utility`; with no price sensitivity
-    each tier keeps its base share), then scaled by the price response:
+    over its tiers by a logit on the tiers' prices (`tier_shares`; with no price
+    sensitivity each tier keeps its base share), then scaled by the price response:
     demand = region_base x chosen share x (price / reference)^(-elasticity), the price
     being the list price less the tier's discount plus the energy cost per request this
     user was served at last hour, the reference the same with the energy cost of its
@@ -31,7 +32,7 @@ class UserAgent(mesa.Agent):
         self.offer = list_price * (1.0 - discount)  # USD per request before energy
         self.price_usd_per_request = self.offer
         self.reference_usd_per_request = self.offer
-        self.demand = 0.0
+        self.demand = 0.0  # this hour's requests
 
     def utility(self, sensitivity: float, list_price: float) -> float:
         """Logit utility of this tier for the region's users."""
@@ -43,3 +44,21 @@ class UserAgent(mesa.Agent):
         response = index ** (-self.elasticity) if self.elasticity else 1.0
         self.demand = float(self.region_base[hour] * chosen_share * response)
         return self.demand
+
+    def answer_price(self, energy_usd_per_request: float, home_energy_usd_per_request: float) -> None:
+        """Next hour's price and reference: the offer plus the energy cost per request this
+        user was served at, and plus that of its home site at the exogenous price."""
+        self.price_usd_per_request = self.offer + energy_usd_per_request
+        self.reference_usd_per_request = self.offer + home_energy_usd_per_request
+
+
+def tier_shares(users: Sequence[UserAgent], region: np.ndarray, sensitivity: float, list_price: float) -> np.ndarray:
+    """(J,) the share of its region's requests each user's tier gets this hour: a logit on
+    the tiers' last prices (the base shares when users are not price-sensitive). *users*
+    in index order; *region* (J,) the region index of each."""
+    base = np.array([user.share for user in users])
+    if sensitivity == 0:
+        return base
+    utility = np.array([u.utility(sensitivity, list_price) for u in users])
+    weight = np.exp(utility - utility.max())
+    return weight / np.bincount(region, weights=weight)[region]

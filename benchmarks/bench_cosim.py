@@ -11,7 +11,7 @@ Measures, in one process:
    dispatch passes of the nets and the baseline solve), each co-simulation (`CoSimulation.run`
    of the `nearest` baseline and of the policy) and the rest (metrics; with open coupling
    also the offline reference solve). Inside those: time and count of region-hour
-   dispatches (`RegionHours.dispatch`, of which `Dispatcher.solve` and its LP / LME /
+   dispatches (`RegionGrid.dispatch`, of which `Dispatcher.solve` and its LP / LME /
    validity / result parts), split by why the grid was dispatched (publish, realize,
    without data centers, signals of the decision instance); the GLB decisions
    (`OnlineSolver.decide` wall) and the time inside the GLB solver (`OnlineSolver.solve_s`).
@@ -19,7 +19,7 @@ Measures, in one process:
    project code is changed.
 2. The same for the other couplings (iterate: ratio of wall time to lagged at the same
    horizon; open).
-3. A bare loop of pandapower `rundcopp` (via `grids.regions.run_dcopp`, which retries PIPS
+3. A bare loop of pandapower `rundcopp` (via `grids.reference.run_dcopp`, which retries PIPS
    once with looser tolerances, as `baseline_signals` does) over a sample of the same
    region-hours: each of the nets holding paper10's sites (`grid_regions`, seed of the
    scenario), `RegionGrid.apply_hour` for the hour's load and renewables, plus the data
@@ -69,14 +69,15 @@ import mesa  # noqa: E402
 import pandapower as pp  # noqa: E402
 
 import cosim.runner as runner  # noqa: E402
-from agents.grid import GridAgent  # noqa: E402
+from agents.grid import WithoutDataCenters  # noqa: E402
 from benchmarks.bench_dispatch import machine  # noqa: E402  (the same machine line as the dispatch figures)
 from cosim.cosimulation import CoSimulation  # noqa: E402
 from cosim.glb import OnlineSolver  # noqa: E402
-from cosim.scenario import load_scenario  # noqa: E402
+from cosim.scenario_files import load_scenario  # noqa: E402
+from grids.grid import RegionGrid  # noqa: E402
 from grids.opf import Dispatcher  # noqa: E402
-from grids.regions import run_dcopp  # noqa: E402
-from grids.signals import RegionHours, grid_regions  # noqa: E402
+from grids.reference import run_dcopp  # noqa: E402
+from grids.signals import grid_regions  # noqa: E402
 
 IMPORT_S = time.perf_counter() - T_IMPORT
 warnings.filterwarnings("ignore")
@@ -97,7 +98,7 @@ class Probe:
         self.phase = "other"
         self.kinds: list[str] = []
         self.calls = Counter()  # (phase, kind) -> region-hour dispatches
-        self.dispatch_s = defaultdict(float)  # (phase, kind) -> s in RegionHours.dispatch
+        self.dispatch_s = defaultdict(float)  # (phase, kind) -> s in RegionGrid.dispatch
         self.solve_s = defaultdict(float)  # (phase, part) -> s in Dispatcher.solve, by timings_s part
         self.wall = defaultdict(float)  # phase -> s
         self.decide = Counter()  # phase -> OnlineSolver.decide calls
@@ -145,9 +146,9 @@ def instrument(probe: Probe):
                 return orig(self, *a, **kw)
             finally:
                 probe.wall[label] += time.perf_counter() - t
-                probe.iterations[label] = self.iterations.copy()
-                probe.iter_cap[label] = self.iterate_max
-                probe.fallbacks[label] = len(self.fallback_hours)
+                probe.iterations[label] = self.log.iterations.copy()
+                probe.iter_cap[label] = getattr(self.coupling, "max_rounds", 1)
+                probe.fallbacks[label] = len(set(self.log.fallback_hours))
                 probe.phase = outer
         return run
 
@@ -204,10 +205,10 @@ def instrument(probe: Probe):
     patch(runner, "decision_instance", phase_wrapper("decision"))
     patch(runner, "solve_offline", offline_make)
     patch(CoSimulation, "run", run_make)
-    patch(CoSimulation, "_publish", kind_wrapper("publish"))
+    patch(CoSimulation, "publish", kind_wrapper("publish"))
     patch(CoSimulation, "_realize", kind_wrapper("realize"))
-    patch(GridAgent, "without_datacenters", kind_wrapper("without"))
-    patch(RegionHours, "dispatch", dispatch_make)
+    patch(WithoutDataCenters, "outcome", kind_wrapper("without"))
+    patch(RegionGrid, "dispatch", dispatch_make)
     patch(Dispatcher, "solve", solve_make)
     patch(OnlineSolver, "decide", decide_make)
     try:
@@ -243,7 +244,7 @@ def run_coupled(scenario, policy: str, coupling: str, hours: int) -> dict:
         "solve_parts": {part: sum(v for (_, pt), v in probe.solve_s.items() if pt == part) for part in PARTS},
         "glb_solver_s": sum(probe.glb_solver_s.values()), "decide_s": sum(probe.decide_s.values()),
         "offline_s": probe.offline_s["other"],  # outside decision instance and co-simulations: open's offline reference
-        "rss_mb": rss_mb(), "result": result, "fallback_hours": len(model.fallback_hours),
+        "rss_mb": rss_mb(), "result": result, "fallback_hours": len(model.log.fallback_hours),
     }
     for p in phases:
         kinds = {k: probe.calls[(q, k)] for (q, k) in probe.calls if q == p}
@@ -285,7 +286,7 @@ def rundcopp_loop(scenario, lagged: dict, policy: str, sample: int) -> dict:
             rg.apply_hour(inst.times[k], profiles=prof)
             for site, row in dc_load.items():
                 net.load.loc[row, ["p_mw", "scaling", "in_service"]] = [
-                    float(sum(model.facility_mw[i, k] for i, s in enumerate(sites) if s == site)), 1.0, True]
+                    float(sum(model.log.facility_mw[i, k] for i, s in enumerate(sites) if s == site)), 1.0, True]
             prep += time.perf_counter() - t0
             if first:  # pandapower's lazy imports and caches: one untimed call
                 try:
@@ -303,7 +304,7 @@ def rundcopp_loop(scenario, lagged: dict, policy: str, sample: int) -> dict:
             if ok:
                 for site in dc_load:
                     i = sites.index(site)
-                    dlmp.append(abs(float(net.res_bus.at[rg.sites[site], "lam_p"]) - model.realized["price_usd_per_mwh"][i, k]))
+                    dlmp.append(abs(float(net.res_bus.at[rg.sites[site], "lam_p"]) - model.log.realized["price_usd_per_mwh"][i, k]))
     dlmp = np.array(dlmp)
     return {"calls": len(times), "nets": len(nets), "hours_sampled": len(ks),
             "mean_s": float(np.mean(times)), "median_s": float(statistics.median(times)), "total_s": float(sum(times)),
@@ -352,7 +353,8 @@ def breakdown_table(runs: list[dict]) -> str:
         it = pol[0] if pol else {"iter_mean": 1.0, "iter_max": 1, "fallback_hours": 0}
         lines.append(
             f"| {r['coupling']} | {r['hours']} | **{r['wall']:.1f}** | {r['decision']:.1f} | {base:.1f} | {pol_wall:.1f} "
-            f"| {r['rest']:.1f}" + (f" ({r['offline_s']:.1f})" if r["offline_s"] else "") + f" | {r['calls']:,} ({r['calls'] / r['region_hours']:.2f}) | {r['dispatch_s']:.1f} "
+            f"| {r['rest']:.1f}" + (f" ({r['offline_s']:.1f})" if r["offline_s"] else "")
+            + f" | {r['calls']:,} ({r['calls'] / r['region_hours']:.2f}) | {r['dispatch_s']:.1f} "
             f"| {r['solve_parts']['lp']:.1f} | {r['decide_s']:.1f} | {r['glb_solver_s']:.1f} "
             f"| {r['wall'] / max(r['glb_solver_s'], 1e-9):.1f} | {it['fallback_hours']} | {it['iter_mean']:.2f} ({it['iter_max']}) "
             f"| {r['rss_mb']:.0f} |")
@@ -393,7 +395,7 @@ def verdicts(lagged: dict, pp_loop: dict, iterate: dict | None, lagged_at_iter: 
         f"{'met' if equal >= 10 else 'MISSED'}). Co-simulations alone (without the decision instance): "
         f"{cosim_only:.1f}x. One rundcopp per region-hour only ({lagged['region_hours']:,} calls, "
         f"{per_pp * lagged['region_hours']:.0f} s): {strict:.1f}x.",
-        f"- Per dispatch: ours {ours * 1e3:.2f} ms (`RegionHours.dispatch`, of which `Dispatcher.solve` "
+        f"- Per dispatch: ours {ours * 1e3:.2f} ms (`RegionGrid.dispatch`, of which `Dispatcher.solve` "
         f"{solve_total / lagged['calls'] * 1e3:.2f} ms: LP {lagged['solve_parts']['lp'] / lagged['calls'] * 1e3:.2f}, "
         f"LME {lagged['solve_parts']['lme'] / lagged['calls'] * 1e3:.2f}, validity "
         f"{lagged['solve_parts']['validity'] / lagged['calls'] * 1e3:.2f}, result objects "

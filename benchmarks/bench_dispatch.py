@@ -44,7 +44,8 @@ import pandapower as pp  # noqa: E402
 import pandapower.networks as pn  # noqa: E402
 
 from grids.opf import Dispatcher  # noqa: E402
-from tests.test_dispatch import linear_costs, tighten as congested  # noqa: E402  (the same cases as the tests)
+from tests.test_dispatch import linear_costs  # noqa: E402  (the same cases as the tests)
+from tests.test_dispatch import tighten as congested  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -53,7 +54,8 @@ def rts_gmlc():
     """The RTS-GMLC net (grids.rts_gmlc) at 2020-07-15 12:00, loads from DAY_AHEAD; thermal
     PMin relaxed to 0 (the fleet's committed minimum exceeds load in a third of 2020's
     hours, and an LP dispatch has no unit commitment). Needs the shared data folder."""
-    from grids.rts_gmlc import apply_hour, load_rts_gmlc, load_rts_gmlc_series
+    from grids.rts_gmlc import load_rts_gmlc
+    from grids.rts_gmlc_series import apply_hour, load_rts_gmlc_series
 
     root = Path(os.environ.get("COSIM_DATA_DIR", REPO.parent / "shared" / "data")) / "rts-gmlc"
     net = load_rts_gmlc(root, enforce_pmin=False)

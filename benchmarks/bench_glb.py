@@ -19,7 +19,7 @@ import numpy as np
 
 from cosim.glb import make_policy, solve_offline, solve_online
 from cosim.instance import build_instance
-from cosim.scenario import load_scenario
+from cosim.scenario_files import load_scenario
 
 warnings.filterwarnings("ignore", category=UserWarning)
 

@@ -57,7 +57,8 @@ def eglb_stats() -> pd.DataFrame:
 def _run(args):
     name, start, hours, seed, engine = args
     _quiet()
-    from grids.regions import baseline_signals, build_region
+    from grids.reference import baseline_signals
+    from grids.registry import build_region
     rg = build_region(name, seed=seed)
     return baseline_signals(rg, start, hours, engine=engine)
 
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
     ap.add_argument("--mix", action="store_true", help="also print each zone's mean fuel mix")
     a = ap.parse_args(argv)
     _quiet()
-    from grids.regions import region_names
+    from grids.registry import region_names
     names = a.regions or region_names()
     t0 = time.perf_counter()
     jobs = [(n, a.start, a.hours, a.seed, a.engine) for n in names]

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from cosim.hourly_log import HourlyLog
+
 
 def attributional_kg(energy_mwh: np.ndarray, avg_kg_per_mwh: np.ndarray) -> float:
     """Sum over sites of energy x the average intensity of the site's grid."""
@@ -48,62 +50,64 @@ def rebound(predicted_savings: float, realized_savings: float) -> float:
     return 1.0 - realized_savings / predicted_savings
 
 
-def grid_feedback(model, baseline=None, ai_share_requested: float | None = None) -> dict:
-    """summary.json's `grid_feedback` of one co-simulated policy (cosim.cosimulation), with
-    savings against *baseline* (the same co-simulation of the no-relocation policy) and
-    *ai_share_requested* (--ai-share, which holds for the offline no-relocation baseline
-    only; `ai_share` is what the run drew)."""
-    totals = _totals(model)
+def grid_feedback(log: HourlyLog, baseline_log: HourlyLog | None = None, *, baseline: str = "nearest",
+                  ai_share_requested: float | None = None) -> dict:
+    """summary.json's `grid_feedback` of one co-simulated policy, from its hourly log, with
+    savings against *baseline_log* (the same co-simulation of the no-relocation policy,
+    named *baseline*) and *ai_share_requested* (--ai-share, which holds for the offline
+    no-relocation baseline only; `ai_share` is what the run drew)."""
+    totals = _totals(log)
+    background = log.grid_background_mw
     out = {
-        "coupling": model.coupling,
-        "operators": len(model.operators),
+        "coupling": log.coupling,
+        "operators": log.operators,
         "emissions_attributional_t": totals["attributional_kg"] / 1000.0,
         "emissions_consequential_t": totals["consequential_kg"] / 1000.0,
         "emissions_first_order_t": totals["first_order_kg"] / 1000.0,
         "energy_cost_predicted_usd": totals["cost_predicted_usd"],
         "energy_cost_realized_usd": totals["cost_realized_usd"],
-        "consumers_cost_change_usd": {g.name: float(v) for g, v in zip(model.grids, totals["consumers_usd"])},
-        "ai_share": _share(model.facility_mw.sum(), model.grid_background_mw.sum()),
+        "consumers_cost_change_usd": dict(zip(log.grid_names, map(float, totals["consumers_usd"]))),
+        "ai_share": _share(log.facility_mw.sum(), background.sum()),
         "ai_share_requested": ai_share_requested,
-        "ai_share_per_grid": {g.name: _share(model.grid_demand_mw[n].sum() - model.grid_background_mw[n].sum(),
-                                             model.grid_background_mw[n].sum()) for n, g in enumerate(model.grids)},
-        "load_swing": _load_swing(model.facility_mw),
-        "shed_mwh": float(model.shed_mw.sum()),
-        "shed_hours": int((model.shed_mw.sum(axis=0) > 1e-6).sum()),
-        "iterations": {"mean": float(model.iterations.mean()), "max": int(model.iterations.max()),
-                       "unconverged_hours": int((model.residual > model.iterate_tol).sum())},
+        "ai_share_per_grid": {name: _share(log.grid_demand_mw[n].sum() - background[n].sum(), background[n].sum())
+                              for n, name in enumerate(log.grid_names)},
+        "load_swing": _load_swing(log.facility_mw),
+        "shed_mwh": float(log.shed_mw.sum()),
+        "shed_hours": int((log.shed_mw.sum(axis=0) > 1e-6).sum()),
+        "iterations": {"mean": float(log.iterations.mean()), "max": int(log.iterations.max()),
+                       "unconverged_hours": int((log.residual > log.iterate_tol).sum())},
     }
-    if baseline is not None:
-        base = _totals(baseline)
+    if baseline_log is not None:
+        base = _totals(baseline_log)
         predicted = (base["first_order_kg"] - totals["first_order_kg"]) / 1000.0
         realized = (base["consequential_kg"] - totals["consequential_kg"]) / 1000.0
         cost_predicted = base["cost_predicted_usd"] - totals["cost_predicted_usd"]
         cost_realized = base["cost_realized_usd"] - totals["cost_realized_usd"]
         out["savings"] = {
-            "baseline": baseline.policy.name,
+            "baseline": baseline,
             "emissions_predicted_t": predicted,
             "emissions_realized_t": realized,
             "emissions_rebound": rebound(predicted, realized),
             "energy_cost_predicted_usd": cost_predicted,
             "energy_cost_realized_usd": cost_realized,
             "energy_cost_rebound": rebound(cost_predicted, cost_realized),
-            "consumers_cost_change_usd": {g.name: float(v - b) for g, v, b in
-                                          zip(model.grids, totals["consumers_usd"], base["consumers_usd"])},
+            "consumers_cost_change_usd": {name: float(v - b) for name, v, b in
+                                          zip(log.grid_names, totals["consumers_usd"], base["consumers_usd"])},
         }
     return out
 
 
-def _totals(model) -> dict:
-    """Horizon totals of one co-simulation, from its hourly records."""
-    mwh = model.facility_mw  # (N, T): MW over one hour
-    seen, realized = model.seen, model.realized
+def _totals(log: HourlyLog) -> dict:
+    """Horizon totals of one co-simulation, from its hourly log."""
+    mwh = log.facility_mw  # (N, T): MW over one hour
+    seen, realized = log.seen, log.realized
     return {
         "first_order_kg": first_order_kg(mwh.ravel(), 1000.0 * seen["lme_kg_per_kwh"].ravel()),
         "attributional_kg": attributional_kg(mwh.ravel(), 1000.0 * realized["carbon_kg_per_kwh"].ravel()),
-        "consequential_kg": consequential_kg(model.emissions_with_kg.sum(), model.emissions_without_kg.sum()),
+        "consequential_kg": consequential_kg(log.emissions_with_kg.sum(), log.emissions_without_kg.sum()),
         "cost_predicted_usd": float((mwh * seen["price_usd_per_mwh"]).sum()),
         "cost_realized_usd": float((mwh * realized["price_usd_per_mwh"]).sum()),
-        "consumers_usd": (model.consumers_with_usd - model.consumers_without_usd).sum(axis=1),
+        "consumers_usd": (log.consumers_with_usd - log.consumers_without_usd).sum(axis=1),
     }
 
 

@@ -23,11 +23,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cosim.catalog import Catalog, headline
+from cosim.catalog import Catalog, headline, read_completed
 from cosim.errors import InputError
 from cosim.runner import run_scenario
 from cosim.sweep import Run, Sweep
+
+if TYPE_CHECKING:  # annotations only: dask.distributed loads in batch runs
+    from distributed import Client
 
 RUNS = "runs"
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -87,7 +91,7 @@ def _describe(run: Run) -> dict:
 
 def _worker_address() -> str | None:
     try:
-        from distributed import get_worker
+        from distributed import get_worker  # late: dask.distributed (~0.8 s) loads only in batch runs
 
         return get_worker().address
     except ValueError:  # not in a Dask worker (called directly)
@@ -119,7 +123,7 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
     """A distributed Client: on an existing scheduler (tcp://host:port), or on a LocalCluster
     of *workers* single-threaded processes (BLAS/OpenMP pools pinned to 1 thread) started
     here. An unreachable scheduler is an InputError, raised within CONNECT_TIMEOUT_S."""
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster  # late: dask.distributed (~0.8 s) loads only in batch runs
 
     if scheduler is not None:
         if "://" not in scheduler:
@@ -137,7 +141,7 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
             client.close()
         return
     env = {name: "1" for name in _THREAD_VARS}
-    import dask
+    import dask  # late, as distributed above
 
     spawn_env = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **env}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_env}), _sigint_ignored():
@@ -157,8 +161,6 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
 def pending(sweep: Sweep, out: Path) -> list[Run]:
     """The runs of *sweep* not completed in *out*, read without taking the catalog's write
     lock (so a finished sweep reruns without starting a cluster)."""
-    from cosim.catalog import read_completed
-
     runs_dir = Path(out) / RUNS
     done = read_completed(Path(out))
     return [run for run in sweep.runs if not _complete(run, done, runs_dir)]
@@ -168,7 +170,7 @@ def _complete(run: Run, done: set[str], runs_dir: Path) -> bool:
     return run.run_id in done and (runs_dir / run.run_id / "summary.json").is_file()
 
 
-def _prepare_workers(client, where: str) -> None:
+def _prepare_workers(client: Client, where: str) -> None:
     """Import cosim.batch (and with it the runner, cvxpy, pandapower...) in every connected
     worker now, once: the runs' wall_s then measures the runs, and workers that cannot import
     cosim (not installed there) are an InputError before anything is written."""
@@ -202,7 +204,7 @@ def _sigint_ignored() -> Iterator[None]:
 def run_batch(
     sweep: Sweep,
     out: Path,
-    client,
+    client: Client,
     catalog: Catalog,
     *,
     data_dir: Path | None = None,
@@ -230,7 +232,7 @@ def run_batch(
         on_start(len(todo), len(result.skipped))
     if not todo:
         return result
-    from distributed import as_completed
+    from distributed import as_completed  # late: dask.distributed (~0.8 s) loads only in batch runs
 
     result.workers = len(client.scheduler_info().get("workers", {}))
     t0 = time.perf_counter()

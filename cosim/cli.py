@@ -8,7 +8,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich import box
@@ -20,15 +20,17 @@ from rich.table import Table
 
 from cosim import frontier as frontier_
 from cosim import loaders
-from cosim.cosimulation import COUPLINGS, Herding
+from cosim.cosimulation import Herding
 from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
 from cosim.masks import reach
 from cosim.metrics import table1
+from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
 from cosim.outputs import write_atomic
-from cosim.runner import MODES, decision_instance, run_scenario
-from cosim.scenario import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
+from cosim.runner import decision_instance, run_scenario
+from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
+from cosim.sweep import AXES, load_sweep
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")
 console = Console()
@@ -36,7 +38,7 @@ err_console = Console(stderr=True)
 
 ScenarioArg = Annotated[str, typer.Argument(help="Scenario YAML file, or the name of a shipped scenario.")]
 DataDirOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--data-dir", help="Folder holding external datasets (default: $COSIM_DATA_DIR)."),
 ]
 
@@ -44,31 +46,28 @@ DataDirOpt = Annotated[
 @app.command()
 def run(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
-    policy: Annotated[Optional[list[str]], typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
-    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours.")] = None,
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
-    coupling: Annotated[Optional[str], typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
-    ai_share: Annotated[Optional[float], typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
+    coupling: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
+    ai_share: Annotated[float | None, typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
     operators: Annotated[int, typer.Option(min=1, help="Operators sharing every site and user equally.")] = 1,
     damping: Annotated[float, typer.Option(min=0.0, help="Online: switching cost on moving demand between hours (x the hour's typical arc cost).")] = 0.0,
-    max_shift: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Online: most of a user's demand served away from home.")] = None,
+    max_shift: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Online: most of a user's demand served away from home.")] = None,
     sequential: Annotated[bool, typer.Option(help="Online, lagged coupling only: each operator sees the grid after the previous ones moved.")] = False,
-    elasticity: Annotated[Optional[float], typer.Option(min=0.0, help="Users' price elasticity of demand (default: the scenario's).")] = None,
-    online_algorithm: Annotated[Optional[str], typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
+    elasticity: Annotated[float | None, typer.Option(min=0.0, help="Users' price elasticity of demand (default: the scenario's).")] = None,
+    online_algorithm: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
     data_dir: DataDirOpt = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
-):
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
+) -> None:
     """Co-simulate the scenario's policies with the grids, write the output contract and print
     the Table-1 comparison (and the grid feedback where grids are simulated)."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
-    _check_policies(policy)
-    if mode not in MODES:
-        raise InputError("--mode", mode, f"must be one of {', '.join(MODES)}")
-    if online_algorithm is not None and online_algorithm not in ALGORITHMS:
-        raise InputError("--online-algorithm", online_algorithm, f"must be one of {', '.join(ALGORITHMS)}")
-    if ai_share is not None and not 0 < ai_share < 10:
-        raise InputError("--ai-share", f"{ai_share:g}", "a share of the grids' demand: > 0 (and below 10)")
+    options = RunOptions(policies=None if policy is None else tuple(policy), mode=mode, coupling=coupling,
+                         online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=damping,
+                         max_shift=max_shift, sequential=sequential, elasticity=elasticity,
+                         ).checked(grids=spec.signals.source == "grids")
     if hours is not None:
         spec = spec.with_hours(hours)
     out = out or Path("cosim-out") / spec.name
@@ -85,9 +84,8 @@ def run(
             on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
             on_hour=lambda: progress.advance(task),
         )
-    coupled = next(iter(result.models.values())).coupling if result.models else "open"
     console.print(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
-                                          f"{mode}, coupling {coupled}"))
+                                          f"{mode}, coupling {options.coupling}"))
     if any("grid_feedback" in m for m in result.metrics.values()):
         console.print(_feedback_table(result.metrics))
     _print_notes(result.instance.notes)
@@ -138,7 +136,7 @@ def _feedback_table(metrics: dict[str, dict]) -> Table:
 def validate(
     scenario: ScenarioArg,
     data_dir: DataDirOpt = None,
-):
+) -> None:
     """Check a scenario file and the data it names; print what it describes."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
@@ -158,8 +156,8 @@ def validate(
 def masks(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     data_dir: DataDirOpt = None,
-    csv: Annotated[Optional[Path], typer.Option(help="Also write every (region, tier, data center) pair to this CSV.")] = None,
-):
+    csv: Annotated[Path | None, typer.Option(help="Also write every (region, tier, data center) pair to this CSV.")] = None,
+) -> None:
     """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
@@ -200,19 +198,19 @@ def _mask_cell(row) -> str:
 def frontier(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     tau: Annotated[str, typer.Option(help="Latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
-    tier: Annotated[Optional[list[str]], typer.Option("--tier", help="Tier whose budget is swept (repeatable; default: all).")] = None,
-    policy: Annotated[Optional[list[str]], typer.Option("--policy", "-p", help="Policy (repeatable; default: the scenario's).")] = None,
-    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours.")] = None,
+    tier: Annotated[list[str] | None, typer.Option("--tier", help="Tier whose budget is swept (repeatable; default: all).")] = None,
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Policy (repeatable; default: the scenario's).")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     data_dir: DataDirOpt = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: cosim-out/<scenario name>-frontier).")] = None,
-):
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>-frontier).")] = None,
+) -> None:
     """Sweep the latency budget: DIR/frontier.csv and DIR/frontier.png, the energy-latency frontier."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
     if not tau:
         raise InputError("--tau", "(missing)", "give the budgets to sweep, e.g. --tau 20,50,100")
     taus = frontier_.parse_taus(tau)
-    _check_policies(policy)
+    check_policies(policy)
     tier_names = [t.name for t in spec.tiers]
     for n, name in enumerate(tier or []):
         if name not in tier_names:
@@ -242,16 +240,15 @@ def frontier(
 def batch(
     sweep: Annotated[Path, typer.Argument(help="Sweep YAML file, or the name of a shipped sweep (regulation_masks): a base scenario and axes (docs/batch.md).")],
     workers: Annotated[int, typer.Option(min=1, help="Worker processes of the local cluster (default: the CPU count; ignored with --scheduler).")] = os.cpu_count() or 1,
-    scheduler: Annotated[Optional[str], typer.Option(help="Run on an existing Dask cluster: its scheduler, tcp://host:port.")] = None,
-    hours: Annotated[Optional[int], typer.Option(min=1, help="Run only the first N hours (overrides the sweep's hours).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Run on an existing Dask cluster: its scheduler, tcp://host:port.")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours (overrides the sweep's hours).")] = None,
     data_dir: DataDirOpt = None,
-    out: Annotated[Optional[Path], typer.Option(help="Batch folder (default: cosim-out/<sweep name>).")] = None,
-):
+    out: Annotated[Path | None, typer.Option(help="Batch folder (default: cosim-out/<sweep name>).")] = None,
+) -> None:
     """Run a sweep on Dask: each run into DIR/runs/<run-id>/, a row per run into DIR/catalog.duckdb.
     Runs completed before are skipped; exit 1 when a run failed (its error is in the catalog)."""
-    from cosim import batch as batch_
+    from cosim import batch as batch_  # late, as catalog: duckdb (~0.2 s) loads only for cosim batch
     from cosim.catalog import Catalog
-    from cosim.sweep import load_sweep
 
     spec = load_sweep(sweep, hours=hours)
     out = out or Path("cosim-out") / spec.name
@@ -298,8 +295,6 @@ def batch(
 
 
 def _batch_table(spec, rows) -> Table:
-    from cosim.sweep import AXES
-
     swept = [AXES[name].column for name in spec.runs[0].params] if spec.runs else []
     table = Table(title=f"{spec.name}: {spec.base.name}, {spec.base.hours} h", title_justify="left", box=box.SIMPLE_HEAD)
     metrics = (("energy_cost_usd", "energy cost (USD)"), ("carbon_attributional_t", "carbon attr. (t)"),
@@ -319,10 +314,10 @@ def _batch_table(spec, rows) -> Table:
 @app.command()
 def report(
     folder: Annotated[Path, typer.Argument(help="Batch folder (holding catalog.duckdb).")],
-    out: Annotated[Optional[Path], typer.Option(help="Report folder (default: DIR/report).")] = None,
-):
+    out: Annotated[Path | None, typer.Option(help="Report folder (default: DIR/report).")] = None,
+) -> None:
     """Comparison tables (Markdown, CSV) and figures of a batch: per mask rule set and policy."""
-    from cosim.report import write_report
+    from cosim.report import write_report  # late: duckdb loads only for cosim report
 
     result = write_report(folder, out)
     if result.averaged_over:
@@ -330,12 +325,6 @@ def report(
     if result.failed:
         console.print(f"[yellow]{result.failed} failed run(s) listed in report.md[/yellow]")
     console.print(f"report written to {result.folder}/: " + ", ".join(p.name for p in result.files), highlight=False)
-
-
-def _check_policies(names: list[str] | None) -> None:
-    for n, name in enumerate(names or []):
-        if name not in POLICY_NAMES:
-            raise InputError("--policy", f"value {n + 1}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")
 
 
 def _print_notes(notes) -> None:

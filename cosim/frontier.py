@@ -7,6 +7,7 @@ saved per ms of relaxed budget between consecutive points (USD/ms, t/ms).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ COLUMNS = ("policy", "tau_ms", "energy_cost_usd", "carbon_t", "water_m3", "rid",
 
 
 def sweep(inst: Instance, taus: list[float], policies: list[str], *, tiers: list[str] | None = None,
-          source: str | Path = "--tau", on_point=None) -> pd.DataFrame:
+          source: str | Path = "--tau", on_point: Callable[[str, float], object] | None = None) -> pd.DataFrame:
     """One row per (policy, tau): the columns of COLUMNS; *tiers* (default: all) get the budget."""
     swept = np.isin(inst.user_tier, [t for t, name in enumerate(inst.tiers) if tiers is None or name in tiers])
     rows = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,8 +19,12 @@ import pandas as pd
 from cosim import loaders
 from cosim.errors import DataWarning, InputError
 from cosim.masks import check_feasible, feasible, frictions_usd_per_request, reach
-from cosim.scenario import PolicyWeights, Scenario
-from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS, synthetic_signals
+from cosim.policy import PolicyWeights
+from cosim.scenario import Scenario
+from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS
+from cosim.signals import synthetic_signals
+from grids.files import hourly_window
+from grids.outcome import SIGNALS
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,14 @@ class Instance:
             if getattr(self, name).shape != (rows, t):
                 raise ValueError(f"{name} has shape {getattr(self, name).shape}, expected {(rows, t)}")
 
-    _HOURLY = ("demand", "price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh", "lme_kg_per_kwh")
+    _HOURLY = ("demand", *SIGNALS)
 
-    def window(self, start: int, stop: int) -> "Instance":
+    def window(self, start: int, stop: int) -> Instance:
         """The same instance for hours start..stop-1 only."""
         hourly = {name: getattr(self, name)[:, start:stop] for name in self._HOURLY}
         return replace(self, times=self.times[start:stop], **hourly)
 
-    def with_tau(self, tau_ms: np.ndarray, *, source: str | Path = "<scenario>", where: str = "tau_ms") -> "Instance":
+    def with_tau(self, tau_ms: np.ndarray, *, source: str | Path = "<scenario>", where: str = "tau_ms") -> Instance:
         """The same instance with other latency budgets (J,), ms; InputError (at *where*)
         naming the region and tier when a budget leaves a user no feasible site."""
         tau_ms = np.asarray(tau_ms, dtype=float)
@@ -93,7 +98,7 @@ class Instance:
                        tau_ms, source=source, tau_where=lambda j: where)
         return replace(self, tau_ms=tau_ms)
 
-    def scaled(self, user_factor: np.ndarray | float, dc_factor: np.ndarray | float) -> "Instance":
+    def scaled(self, user_factor: np.ndarray | float, dc_factor: np.ndarray | float) -> Instance:
         """The same world with more requests per user (J,) and more capacity per data center
         (N,), and the social weight times the requests' factor (scaled requests / requests
         over the horizon; the factor itself when it is one number).
@@ -211,7 +216,7 @@ def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np
     if d.source == "eglb-workload":
         root = loaders.dataset_path(data_dir, d.dataset, source=source)
         workload = loaders.load_eglb(root, hours=None).workload_w
-        workload = _window(workload.to_frame(), times, root / "AI_workload.csv").iloc[:, 0].to_numpy()
+        workload = hourly_window(workload.to_frame(), times, root / "AI_workload.csv").iloc[:, 0].to_numpy()
         per_region = d.requests_per_hour * workload / workload.max()
         return np.array([per_region * r.demand_weight for r in regions])
     path = loaders.dataset_path(data_dir, d.file, source=source)
@@ -219,19 +224,11 @@ def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np
     return frame.to_numpy().T.copy()
 
 
-def _window(frame: pd.DataFrame, times: pd.DatetimeIndex, path) -> pd.DataFrame:
-    """Rows of *frame* for exactly *times*; InputError when the file does not cover them."""
-    missing = times.difference(frame.index)
-    if len(missing):
-        raise InputError(path, "rows", f"no data for {missing[0].isoformat()} ({len(missing)} of {len(times)} horizon hours missing)")
-    return frame.loc[times]
-
-
 def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_load_mw) -> dict[str, np.ndarray]:
     s = scenario.signals
     sites = [dc.site for dc in scenario.datacenters]
     if s.source == "grids":
-        from grids.regions import paper_regions  # pandapower loads only when grids are used
+        from grids.registry import paper_regions  # pandapower loads only when grids are used
         from grids.signals import site_signals
 
         _check_sites(scenario, {site for names in paper_regions().values() for site in names}, "is in none of the shipped grids", source)
@@ -247,9 +244,9 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
         root = loaders.dataset_path(data_dir, s.dataset, source=source)
         data = loaders.load_eglb(root, locations=tuple(dict.fromkeys(sites)))
         frames = {
-            "price_usd_per_mwh": _window(data.price_usd_per_mwh, times, root / "price"),
-            "carbon_kg_per_kwh": _window(data.carbon_kg_per_kwh, times, root / "carbon"),
-            "wue_l_per_kwh": _window(data.wue_l_per_kwh, times, root / "water"),
+            "price_usd_per_mwh": hourly_window(data.price_usd_per_mwh, times, root / "price"),
+            "carbon_kg_per_kwh": hourly_window(data.carbon_kg_per_kwh, times, root / "carbon"),
+            "wue_l_per_kwh": hourly_window(data.wue_l_per_kwh, times, root / "water"),
         }
     else:
         frames = {}
@@ -273,7 +270,7 @@ def _check_sites(scenario: Scenario, known, reason: str, source) -> None:
 _SHED = re.compile(r"^region '(?P<region>[^']+)', hour (?P<hour>.+?): fleet cannot meet load: shed (?P<mw>[0-9.]+) MW")
 
 
-def condense_notes(notes) -> tuple[str, ...]:
+def condense_notes(notes: Iterable[str]) -> tuple[str, ...]:
     """Data warnings as notes, one line per grid region for load shedding (which can repeat
     every hour) with its count of hours and largest shed; other notes as they are."""
     shed: dict[str, list[float]] = {}

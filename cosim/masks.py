@@ -15,17 +15,19 @@ A user j may be served at data center i by model k iff three masks allow it:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from cosim import loaders
 from cosim.errors import InputError
-from cosim.latency import great_circle_km
+from cosim.fiber import ROUTE_INFLATION
+from cosim.rtt_matrix import load_rtt_matrix
 from cosim.scenario import Rule, Scenario
+from grids.geo import great_circle_km
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class Users:
     tier: np.ndarray  # (J,) index into scenario.tiers
 
     @classmethod
-    def of(cls, scenario: Scenario) -> "Users":
+    def of(cls, scenario: Scenario) -> Users:
+        """The users of *scenario*: every (region, tier) with a share > 0, region by region."""
         pairs = [(r, t) for r in range(len(scenario.regions)) for t, tier in enumerate(scenario.tiers) if tier.share > 0]
         region, tier = zip(*pairs)
         return cls(np.array(region), np.array(tier))
@@ -188,12 +191,15 @@ def user_latency_ms(scenario: Scenario, users: Users, *, data_dir: Path | None =
 
 
 def needs_latency(scenario: Scenario) -> bool:
+    """True when a tier has a latency budget (finite tau_ms) or a delay price: then every
+    region and data center needs a location."""
     return any(math.isfinite(t.tau_ms) or t.delay_usd_per_request_per_s > 0 for t in scenario.tiers)
 
 
-def _region_latency_ms(scenario: Scenario, *, data_dir, source) -> tuple[np.ndarray, np.ndarray]:
+def _region_latency_ms(scenario: Scenario, *, data_dir: Path | None, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(R,) region -> its service node and (R, N) service node -> data center, RTT in ms."""
-    from cosim import latency  # networkx loads only when latencies are needed
+    # late: cosim.latency imports networkx (~0.15 s), needed only when a scenario has latencies
+    from cosim import latency
 
     r_count, n = len(scenario.regions), len(scenario.datacenters)
     located = [(f"regions.{r}.location", x.location) for r, x in enumerate(scenario.regions)]
@@ -216,10 +222,10 @@ def _region_latency_ms(scenario: Scenario, *, data_dir, source) -> tuple[np.ndar
             services[-1] = f"service:{r.name}"
     for d in scenario.datacenters:
         places.append(latency.Place(f"dc:{d.name}", "datacenter", d.location.lat, d.location.lon, cfg.codes.get(d.name)))
-    options = {"route_inflation": cfg.route_inflation or latency.ROUTE_INFLATION, "km_per_ms": cfg.fiber_km_per_ms}
+    options = {"route_inflation": cfg.route_inflation or ROUTE_INFLATION, "km_per_ms": cfg.fiber_km_per_ms}
     if cfg.source == "measured":
         path = loaders.dataset_path(data_dir, cfg.rtt_file, source=source)
-        rtt = latency.load_rtt_matrix(path)
+        rtt = load_rtt_matrix(path)
         try:
             graph = latency.latency_graph(places, source="measured", rtt=rtt, **options)
         except InputError as exc:  # a place's code: name the scenario's field, not the graph node

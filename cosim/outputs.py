@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ import pandas as pd
 from cosim.glb.formulation import Solution
 from cosim.instance import Instance
 from cosim.metrics import site_hourly
+from grids.outcome import SIGNALS
+
 
 def allocation_table(inst: Instance, sol: Solution) -> pd.DataFrame:
     """One row per (time, user_region, datacenter, model, tier) with requests > 0."""
@@ -48,17 +51,16 @@ def site_table(inst: Instance, sol: Solution, realized: Instance | None = None) 
         "datacenter": _labels(inst.datacenters, np.repeat(np.arange(n), t)),
         "energy_kwh": sites["energy_kwh"].ravel(),
         "facility_kwh": sites["facility_kwh"].ravel(),
-        **{name: getattr(inst, name).ravel() for name in _SIGNALS},
+        **{name: getattr(inst, name).ravel() for name in SIGNALS},
         "energy_cost_usd": sites["energy_cost_usd"].ravel(),
         "carbon_kg": sites["carbon_kg"].ravel(),
         "water_l": sites["water_l"].ravel(),
     }
     if realized is not None:
-        columns.update({f"realized_{name}": getattr(realized, name).ravel() for name in _SIGNALS})
+        columns.update({f"realized_{name}": getattr(realized, name).ravel() for name in SIGNALS})
     return pd.DataFrame(columns).sort_values(["time", "datacenter"], ignore_index=True)
 
 
-_SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh", "lme_kg_per_kwh")
 
 
 def demand_table(inst: Instance, sol: Solution) -> pd.DataFrame:
@@ -85,7 +87,7 @@ def write_policy(out_dir: Path, inst: Instance, sol: Solution, *, realized: Inst
     return folder
 
 
-def write_summary(out_dir: Path, scenario: str, metrics: dict[str, dict], **extra) -> Path:
+def write_summary(out_dir: Path, scenario: str, metrics: dict[str, dict], **extra: object) -> Path:
     """Write DIR/summary.json: {"scenario", "policies": {POLICY: METRICS}, ...extra}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     body = {"scenario": scenario, "policies": metrics, **extra}
@@ -106,7 +108,7 @@ def _json_safe(value):
     return value
 
 
-def write_atomic(path: Path, write) -> Path:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Write through a temporary sibling and rename, so readers never see half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)

@@ -16,16 +16,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agents.grid import WithoutDataCenters
 from cosim.accounting import grid_feedback
-from cosim.cosimulation import COUPLINGS, CoSimulation, Herding, Market
+from cosim.cosimulation import CoSimulation, Herding, Market
 from cosim.errors import InputError
 from cosim.glb import Solution, make_policy, objective_terms, solve_offline
+from cosim.hourly_log import HourlyLog
 from cosim.instance import Instance, build_instance
 from cosim.metrics import policy_metrics, relocatable, site_hourly
+from cosim.options import RunOptions
 from cosim.outputs import write_policy, write_summary
 from cosim.scenario import Scenario
 
-MODES = ("offline", "online")
 BASELINE = "nearest"
 NO_HERDING_CONTROL = Herding()
 
@@ -65,7 +67,7 @@ def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarra
     """(N,) scale of each data center (and of the users it serves locally) so that, in the
     no-relocation baseline, the data centers on each grid draw *share* of that grid's own
     mean demand."""
-    from grids.regions import site_region
+    from grids.registry import site_region
     from grids.signals import grid_regions
 
     sites = [dc.site for dc in scenario.datacenters]
@@ -109,40 +111,45 @@ def run_scenario(
 ) -> RunResult:
     """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
-    coupling: open | lagged | iterate (online only; default lagged with grids, else open).
-    elasticity: users' price elasticity (default: the scenario's demand.price_elasticity).
-    Online runs with open coupling also solve the offline problem, so each policy reports
-    its online-to-offline objective ratio (>= 1 up to solver tolerance).
+    The options are those of cosim.options.RunOptions (checked there: InputError naming
+    the option): coupling open | lagged | iterate (online only; default lagged with grids,
+    else open); elasticity: users' price elasticity (default: the scenario's
+    demand.price_elasticity). Online runs with open coupling also solve the offline
+    problem, so each policy reports its online-to-offline objective ratio (>= 1 up to
+    solver tolerance).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}")
     grids_on = scenario.signals.source == "grids"
-    coupling = _coupling(coupling, mode, grids_on)
-    if herding.sequential and coupling != "lagged":
-        raise InputError("--sequential", f"--mode {mode} --coupling {coupling}",
-                         "cumulative shifting needs --mode online --coupling lagged")
+    options = RunOptions(
+        policies=None if policies is None else tuple(policies), mode=mode, coupling=coupling,
+        online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=herding.damping,
+        max_shift=herding.max_shift, sequential=herding.sequential, elasticity=elasticity,
+    ).checked(grids=grids_on)
+    mode, coupling = options.mode, options.coupling
     d = scenario.demand
     market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
                     elasticity=d.price_elasticity if elasticity is None else elasticity, tier_sensitivity=d.tier_sensitivity)
     inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share)
     sites = [dc.site for dc in scenario.datacenters]
-    regions, without = [], {}
-    if grids_on:
-        from grids.signals import grid_regions
+    without = WithoutDataCenters()  # the same for every policy: dispatched once per hour
 
-        regions = lambda: grid_regions(sites, seed=scenario.seed)  # fresh nets per run
+    def grids() -> list:
+        if not grids_on:
+            return []
+        from grids.signals import grid_regions  # pandapower loads only when grids are simulated
+
+        return grid_regions(sites, seed=scenario.seed)  # fresh nets per run
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
         plan = solve_offline(inst, policy) if mode == "offline" else None
-        model = CoSimulation(inst, sites, policy, grids=regions() if grids_on else (), coupling=coupling,
+        model = CoSimulation(inst, sites, policy, grids=grids(), coupling=coupling,
                              operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
                              market=market, seed=scenario.seed, without=without)
         model.run(on_hour)
         return model, plan
 
     result = RunResult(scenario, inst)
-    names = list(policies or scenario.policies)
+    names = list(options.policies or scenario.policies)
     baseline, baseline_plan = None, None
     if grids_on:
         if on_policy:
@@ -152,13 +159,14 @@ def run_scenario(
         if on_policy:
             on_policy(name)
         model, plan = (baseline, baseline_plan) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
-        seen, realized = model.instances()
+        seen, realized = model.log.instances(inst)
         sol = model.solution(plan)
-        sol.objective_usd = plan.objective_usd if plan is not None else objective_terms(seen, sol.policy, sol.arcs, sol.x, sol.u)["total_usd"]
+        sol.objective_usd = (plan.objective_usd if plan is not None
+                             else objective_terms(seen, sol.policy, sol.arcs, sol.x, sol.u)["total_usd"])
         metrics = policy_metrics(realized, sol)
         if grids_on:
-            metrics["grid_feedback"] = grid_feedback(model, baseline, ai_share_requested=ai_share)
-        metrics["demand_response"] = _demand_response(inst, model, market)
+            metrics["grid_feedback"] = grid_feedback(model.log, baseline.log, baseline=BASELINE, ai_share_requested=ai_share)
+        metrics["demand_response"] = _demand_response(inst, model.log, market)
         if mode == "online" and coupling == "open" and not market.responsive:
             offline = solve_offline(inst, make_policy(name, scenario.policy))
             metrics["online"] = {
@@ -182,26 +190,14 @@ def run_scenario(
     return result
 
 
-def _coupling(coupling: str | None, mode: str, grids_on: bool) -> str:
-    if coupling is None:
-        return "lagged" if grids_on and mode == "online" else "open"
-    if coupling not in COUPLINGS:
-        raise InputError("--coupling", coupling, f"must be one of {', '.join(COUPLINGS)}")
-    if coupling != "open" and mode == "offline":
-        raise InputError("--coupling", coupling, "offline plans are replayed open-loop through the grids; use --mode online")
-    if coupling != "open" and not grids_on:
-        raise InputError("--coupling", coupling, "needs simulated grids (signals: grids)")
-    return coupling
-
-
-def _demand_response(inst: Instance, model: CoSimulation, market: Market) -> dict:
+def _demand_response(inst: Instance, log: HourlyLog, market: Market) -> dict:
     """Users' answer to the price of inference, kept apart from grid feedback: requests in
     all and per tier, against the trace or profile."""
-    base, realized = float(inst.demand.sum()), float(model.demand.sum())
+    base, realized = float(inst.demand.sum()), float(log.demand.sum())
     per_tier = {tier: {"requests_base": float(inst.demand[inst.user_tier == t].sum()),
-                       "requests_realized": float(model.demand[inst.user_tier == t].sum())}
+                       "requests_realized": float(log.demand[inst.user_tier == t].sum())}
                 for t, tier in enumerate(inst.tiers)}
     return {"elasticity": market.elasticity, "tier_sensitivity": market.tier_sensitivity,
             "requests_base": base, "requests_realized": realized,
             "requests_added_share": realized / base - 1.0 if base > 0 else 0.0, "per_tier": per_tier,
-            "unserved_over_plan_capacity_requests": float(model.replay_unserved.sum())}
+            "unserved_over_plan_capacity_requests": float(log.replay_unserved.sum())}

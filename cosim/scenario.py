@@ -1,49 +1,33 @@
-"""Scenario files: the YAML schema, validated with pydantic, and where scenarios live.
+"""The scenario schema: the pydantic models of a scenario's sections, their cross-field
+checks, and the validation of a parsed YAML mapping into a :class:`Scenario`.
 
 A scenario names the world (user regions, data centers, models), where demand and
 grid signals come from, the policy weights and norms, the horizon and the seed.
-Every field and its unit is documented in docs/scenarios.md.
+Every field and its unit is documented in docs/scenarios.md; reading files (and
+`extends`) is cosim.scenario_files, the `policy` section is cosim.policy.
 """
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
-from importlib import resources
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cosim.errors import InputError
-
-NonNegative = Annotated[float, Field(ge=0)]
-Positive = Annotated[float, Field(gt=0)]
-
-
-def _inf(v):
-    """YAML has no portable spelling of infinity: accept "inf" (and .inf) for norms and budgets."""
-    if isinstance(v, str) and v.strip().lower() in ("inf", "infinity", ".inf"):
-        return math.inf
-    return v
+from cosim.fields import Country, NonNegative, Positive, StrictModel, parse_inf
+from cosim.policy import POLICY_NAMES, PolicyWeights
 
 
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-"""ISO 3166-1 alpha-2 country code (US, DE, ...)."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Location(_Strict):
+class Location(StrictModel):
     """A point on the globe, in degrees."""
 
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
 
 
-class Model(_Strict):
+class Model(StrictModel):
     """An AI model that data centers can host."""
 
     name: str
@@ -57,7 +41,9 @@ class Model(_Strict):
     """L_inference of Luo & Cheng: time to the answer (or first token) on this model, ms."""
 
 
-class DataCenter(_Strict):
+class DataCenter(StrictModel):
+    """A data-center site: where it is, its PUE, capacity and hosted models, and its signals."""
+
     name: str
     location: Location | None = None
     pue: Annotated[float, Field(ge=1)] = 1.1
@@ -77,7 +63,7 @@ class DataCenter(_Strict):
     """A label tiers can require (system mask), e.g. cloud, edge, hyperscale."""
 
     @model_validator(mode="after")
-    def _capacity_known(self):
+    def _capacity_known(self) -> Self:
         if self.capacity_per_hour is None and self.servers is None:
             raise ValueError("give capacity_per_hour or servers")
         return self
@@ -89,10 +75,11 @@ class DataCenter(_Strict):
 
     @property
     def site(self) -> str:
+        """The column of the signal sources for this site: `signal_site`, else the name."""
         return self.signal_site or self.name
 
 
-class Region(_Strict):
+class Region(StrictModel):
     """A user region: where requests come from."""
 
     name: str
@@ -108,7 +95,7 @@ class Region(_Strict):
     """The region's service node (API front door); defaults to the region's location."""
 
 
-class Demand(_Strict):
+class Demand(StrictModel):
     """Where each region's hourly requests come from."""
 
     source: Literal["profile", "eglb-workload", "csv"] = "profile"
@@ -131,13 +118,13 @@ class Demand(_Strict):
     their tier (0: every tier keeps its share)."""
 
     @model_validator(mode="after")
-    def _file_for_csv(self):
+    def _file_for_csv(self) -> Self:
         if self.source == "csv" and not self.file:
             raise ValueError("source 'csv' needs file")
         return self
 
 
-class Signals(_Strict):
+class Signals(StrictModel):
     """Where hourly price, carbon intensity and WUE per site come from."""
 
     source: Literal["synthetic", "grids", "eglb", "csv"] = "synthetic"
@@ -151,7 +138,7 @@ class Signals(_Strict):
     """csv: hourly files relative to the data dir, one column per site (USD/MWh, kg/kWh, L/kWh)."""
 
     @model_validator(mode="after")
-    def _files_for_csv(self):
+    def _files_for_csv(self) -> Self:
         if self.source == "csv":
             missing = [f for f in ("price_file", "carbon_file", "wue_file") if not getattr(self, f)]
             if missing:
@@ -159,36 +146,7 @@ class Signals(_Strict):
         return self
 
 
-Norm = Annotated[float, Field(ge=1)]
-
-
-class PolicyWeights(_Strict):
-    """Prices on carbon, water and quality loss, and the equity norms (SE-GLB)."""
-
-    mu_carbon_usd_per_t: NonNegative = 1500.0
-    mu_water_usd_per_m3: NonNegative = 60.0
-    social_weight_usd: NonNegative = 1.0
-    """USD per point of request-averaged quality loss, per hour, inside the social norm."""
-    energy_weight: NonNegative = 1.0
-    """Multiplies the energy cost (1 = dollars as billed)."""
-    q_social: Norm = 2.0
-    q_env: Norm = 2.0
-    env_norm: Literal["combined", "separate"] = "combined"
-    """combined: ||mu_c carbon_i + mu_w water_i||_q (SE-GLB);
-    separate: mu_c ||carbon_i||_q + mu_w ||water_i||_q (E-GLB's code)."""
-    norm_scale: Literal["entries", "none"] = "entries"
-    """entries: Lq norms times m^(1-1/q), so q = 1 is the sum and q = inf is m x max;
-    none: the plain norm (q = inf is the max)."""
-    moving_cost_usd_per_request_per_1000km: NonNegative = 0.0
-    unserved_penalty_usd_per_request: Positive = 10.0
-
-    @field_validator("q_social", "q_env", mode="before")
-    @classmethod
-    def _norm_inf(cls, v):
-        return _inf(v)
-
-
-class Tier(_Strict):
+class Tier(StrictModel):
     """A latency tier (Luo & Cheng): a share of every region's requests with one latency
     budget, a number of rounds and the state that moves when served away from home."""
 
@@ -216,11 +174,11 @@ class Tier(_Strict):
 
     @field_validator("tau_ms", mode="before")
     @classmethod
-    def _tau_inf(cls, v):
-        return _inf(v)
+    def _tau_inf(cls, v: object) -> object:
+        return parse_inf(v)
 
 
-class Frictions(_Strict):
+class Frictions(StrictModel):
     """Migration frictions priced per relocated request, on top of the tiers' own."""
 
     egress_usd_per_gb: NonNegative = 0.0
@@ -229,7 +187,7 @@ class Frictions(_Strict):
     """Keeping a model replica warm away from home, amortized per relocated request, USD."""
 
 
-class Latency(_Strict):
+class Latency(StrictModel):
     """Where link latencies come from (cosim.latency); all RTTs in ms."""
 
     source: Literal["coordinates", "measured"] = "coordinates"
@@ -246,7 +204,7 @@ class Latency(_Strict):
 RULE_KINDS = ("jurisdiction", "same-country", "local", "allow", "deny")
 
 
-class Rule(_Strict):
+class Rule(StrictModel):
     """A legal rule of the mask: which data centers the users it binds may use."""
 
     kind: Literal["jurisdiction", "same-country", "local", "allow", "deny"]
@@ -264,7 +222,7 @@ class Rule(_Strict):
     """allow and deny: the data centers named."""
 
     @model_validator(mode="after")
-    def _fields_for_kind(self):
+    def _fields_for_kind(self) -> Self:
         if self.kind == "jurisdiction" and not self.jurisdiction:
             raise ValueError("kind 'jurisdiction' needs jurisdiction")
         if self.kind in ("allow", "deny") and not self.datacenters:
@@ -273,6 +231,7 @@ class Rule(_Strict):
 
     @property
     def label(self) -> str:
+        """The rule's name, else its kind."""
         return self.name or self.kind
 
 
@@ -281,7 +240,7 @@ EU_COUNTRIES = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR"
 """The 27 member states of the European Union (europa.eu, since 2020)."""
 
 
-class Mask(_Strict):
+class Mask(StrictModel):
     """Which data centers may serve which users: a default, region shorthands and legal rules.
     Latency budgets (tiers) and the system mask (hosted models, capacity class) come on top."""
 
@@ -302,10 +261,12 @@ class Mask(_Strict):
         return EU_COUNTRIES if name == "EU" else None
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
+    """A whole scenario file, validated: names resolve, tier shares add up to 1, rules bind."""
+
     name: str
     description: str = ""
-    start: datetime = datetime(2022, 9, 22, tzinfo=timezone.utc)
+    start: datetime = datetime(2022, 9, 22, tzinfo=UTC)
     hours: Annotated[int, Field(gt=0)]
     seed: Annotated[int, Field(ge=0)] = 0
     models: Annotated[list[Model], Field(min_length=1)]
@@ -323,13 +284,13 @@ class Scenario(_Strict):
     @field_validator("start")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        v = v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
         if (v.minute, v.second, v.microsecond) != (0, 0, 0):
             raise ValueError(f"{v.isoformat()} is not on a whole hour (the model is hourly)")
         return v
 
     @model_validator(mode="after")
-    def _names_resolve(self):
+    def _names_resolve(self) -> Self:
         for kind, items in (("models", self.models), ("datacenters", self.datacenters), ("regions", self.regions), ("tiers", self.tiers)):
             seen = set()
             for n, item in enumerate(items):
@@ -359,8 +320,6 @@ class Scenario(_Strict):
                     raise _FieldError(f"regions.{n}.local_datacenter", "mask default 'local' needs a local data center")
         self._check_tiers_and_rules(region_names, set(dc_names))
         for n, name in enumerate(self.policies):
-            from cosim.glb.policies import POLICY_NAMES  # late: glb imports this module
-
             if name not in POLICY_NAMES:
                 raise _FieldError(f"policies.{n}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")
         return self
@@ -387,7 +346,8 @@ class Scenario(_Strict):
                     known = ", ".join(["EU", *self.mask.jurisdictions])
                     raise _FieldError(f"{where}.jurisdiction", f"unknown jurisdiction '{rule.jurisdiction}' (known: {known})")
                 if rule.regions is None and not any(r.country in countries for r in self.regions):
-                    raise _FieldError(where, f"binds no region: none has a country in {rule.jurisdiction} (set regions' country, or the rule's regions)")
+                    raise _FieldError(where, f"binds no region: none has a country in {rule.jurisdiction} "
+                                             "(set regions' country, or the rule's regions)")
             if rule.kind == "same-country":
                 for region in self.regions:
                     if rule.regions is not None and region.name in rule.regions and region.country is None:
@@ -398,7 +358,7 @@ class Scenario(_Strict):
             if place not in region_names and place not in dc_names:
                 raise _FieldError(f"latency.codes.{place}", f"'{place}' is neither a region nor a data center")
 
-    def with_hours(self, hours: int) -> "Scenario":
+    def with_hours(self, hours: int) -> Scenario:
         """The same scenario cut to its first *hours* hours."""
         return self.model_copy(update={"hours": hours})
 
@@ -406,7 +366,7 @@ class Scenario(_Strict):
 class _FieldError(ValueError):
     """A cross-field check that names its own field path."""
 
-    def __init__(self, where: str, reason: str):
+    def __init__(self, where: str, reason: str) -> None:
         self.where = where
         self.reason = reason
         super().__init__(f"{where}: {reason}")
@@ -431,79 +391,3 @@ def parse_scenario(data: object, source: str | Path = "<scenario>") -> Scenario:
         if err["type"] == "extra_forbidden":
             reason = "unknown field"
         raise InputError(source, _where(err["loc"]), reason) from None
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file (a path or a shipped scenario's name).
-
-    A file may start from another with `extends: NAME_OR_PATH` (a path relative to the
-    file, or a shipped scenario): its fields override the base's, mappings merged key by
-    key, lists and values replaced whole.
-    """
-    path = resolve_scenario_path(path)
-    return parse_scenario(_read_with_bases(path, ()), path)
-
-
-def read_yaml(path: Path):
-    """The YAML document in *path*; InputError naming the file (and line) when it cannot be
-    read or parsed."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(path, "file", exc.strerror or "cannot be read") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "yaml"
-        raise InputError(path, where, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
-
-
-def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
-    data = read_yaml(path)
-    if not isinstance(data, dict) or "extends" not in data:
-        return data
-    base_name = data.pop("extends")
-    if not isinstance(base_name, str):
-        raise InputError(path, "extends", "names a scenario: a path or a shipped scenario's name")
-    relative = path.parent / base_name
-    try:
-        base_path = relative if relative.exists() else resolve_scenario_path(base_name)
-    except InputError:
-        raise InputError(path, "extends", f"'{base_name}' not found (neither a path next to this file nor a shipped scenario)") from None
-    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
-        raise InputError(path, "extends", f"'{base_name}' extends this file again (a cycle)")
-    base = _read_with_bases(base_path, (*seen, path.resolve()))
-    if not isinstance(base, dict):
-        raise InputError(base_path, "(top level)", "a scenario is a mapping of fields")
-    return _merge(base, data)
-
-
-def _merge(base: dict, override: dict) -> dict:
-    """*override* on top of *base*: mappings merged key by key, anything else replaced."""
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def shipped_scenarios_dir() -> Path:
-    """The scenarios/ folder: the checkout's own, or the copy inside the installed wheel."""
-    checkout = Path(__file__).resolve().parent.parent / "scenarios"
-    if checkout.is_dir():
-        return checkout
-    return Path(str(resources.files("cosim") / "_scenarios"))
-
-
-def resolve_scenario_path(name: str | Path) -> Path:
-    """A path as given if it exists, else a shipped scenario by name (with or without .yaml)."""
-    path = Path(name)
-    if path.exists():
-        return path
-    for candidate in (shipped_scenarios_dir() / path.name, shipped_scenarios_dir() / f"{path.name}.yaml"):
-        if candidate.exists():
-            return candidate
-    raise InputError(path, "file", "not found (neither a path nor a shipped scenario)")
-
-
-DEFAULT_SCENARIO = "paper10"

@@ -27,8 +27,8 @@ few negative European prices; the floor lifts the generated mean by at most abou
 Random streams: for each (location, signal) the generator is
 ``numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(crc32(location),
 crc32(signal))))`` with ``crc32`` of the UTF-8 name (zlib), i.e. a stable child of
-``default_rng(seed)``'s seed sequence keyed by the names, not by the position in the
-request. Each stream draws ``standard_normal(hours)`` once: element 0 is ``e_0``, element
+``default_rng(seed)``'s seed sequence keyed by the names (:func:`grids.noise.stream`), not
+by the position in the request. Each stream draws ``standard_normal(hours)`` once: element 0 is ``e_0``, element
 ``k`` is ``e_k``. Hence the same seed gives identical output, every (location, signal)
 is independent of the others, a subset of locations gives the same values for those
 locations, and a shorter horizon is a prefix of a longer one. The noise does not depend
@@ -36,18 +36,18 @@ on ``start``; only the hour-of-day alignment of the shape does.
 """
 from __future__ import annotations
 
-import zlib
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from cosim.errors import InputError
+from grids import noise
+from grids.outcome import SIGNALS as GRID_SIGNALS
 
-SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "wue_l_per_kwh")
+SIGNALS = GRID_SIGNALS[:3]  # price, carbon, WUE: EWIF and LME come from dispatch only
 """Signal names: price in USD/MWh, carbon intensity in kg/kWh, WUE in L/kWh."""
 
 LOCATIONS = (
@@ -92,22 +92,6 @@ def calibration_table() -> pd.DataFrame:
     """A copy of the calibration table: location, signal, hour_utc, mean (signal unit),
     shape (dimensionless), resid_cv (dimensionless), resid_ar1 (dimensionless)."""
     return _stats_table().copy()
-
-
-def _stream(seed: int, location: str, signal: str) -> np.random.Generator:
-    """The independent, name-keyed random generator of one (location, signal)."""
-    key = (zlib.crc32(location.encode("utf-8")), zlib.crc32(signal.encode("utf-8")))
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
-def _ar1(e: np.ndarray, phi: float) -> np.ndarray:
-    """Unit-variance stationary AR(1) from standard normals ``e``:
-    ``z_0 = e_0``, ``z_k = phi * z_{k-1} + sqrt(1 - phi**2) * e_k``."""
-    if len(e) == 0:
-        return np.empty(0)
-    x = np.sqrt(1.0 - phi * phi) * e
-    x[0] = e[0]
-    return lfilter([1.0], [1.0, -phi], x)
 
 
 def synthetic_signals(
@@ -170,7 +154,7 @@ def synthetic_signals(
         columns = {}
         for name in names:
             mean, shape, cv, phi = calib[(name, signal)]
-            z = _ar1(_stream(int(seed), name, signal).standard_normal(int(hours)), phi)
+            z = noise.ar1(noise.stream(int(seed), name, signal).standard_normal(int(hours)), phi)
             columns[name] = mean * shape[hour_of_day] * np.maximum(FLOOR, 1.0 + cv * z)
         out[signal] = pd.DataFrame(columns, index=index, columns=names, dtype=float)
     return out

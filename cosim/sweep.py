@@ -20,11 +20,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cosim.cosimulation import COUPLINGS
 from cosim.errors import InputError
-from cosim.glb import POLICY_NAMES
-from cosim.runner import MODES
-from cosim.scenario import Scenario, load_scenario, parse_scenario, read_yaml, resolve_scenario_path
+from cosim.options import COUPLINGS, MODES
+from cosim.policy import POLICY_NAMES
+from cosim.scenario import Scenario, parse_scenario
+from cosim.scenario_files import load_scenario, resolve_scenario_path
+from grids.files import read_yaml
 
 
 @dataclass(frozen=True)

@@ -1,70 +1,93 @@
 """Fuel factors and generator fleet tables.
 
 A fleet table (one CSV per net in ``grids/data/fleets/``) has one row per generating unit
-or aggregated block of units at one bus:
-
-============================  =======================================================
-column                        meaning
-============================  =======================================================
-``name``                      unique unit name
-``bus``                       bus name, must exist in the region spec
-``fuel``                      one of :func:`fuel_factors` (coal, gas, nuclear, oil,
-                              other, solar, hydro, wind)
-``tech``                      technology; ``pv``, ``wind_onshore``, ``wind_offshore``
-                              and ``hydro_ror`` become profile-driven sgens, anything
-                              else (``ccgt``, ``ocgt``, ``steam``, ``coal``, ...) a gen
-``capacity_mw``               installed capacity of the real system (MW, >= 0), before
-                              the net's ``scale``
-``availability``              share of the capacity available in the modelled window
-                              (0..1]: outages, derating, calibration (see docs/grids.md)
-``min_load``                  must-run share of the available capacity (0..1)
-``heat_rate_mmbtu_per_mwh``   heat rate (>= 0; 0 for fuel-free units)
-``vom_usd_per_mwh``           variable O&M (USD/MWh, may hold an opportunity cost)
-``fuel_price_usd_per_mmbtu``  optional; empty = the zone's price for the fuel
-``source``                    short name of the figure's source (documentation)
-============================  =======================================================
+or aggregated block of units at one bus; its columns, their meaning, unit and allowed values
+are declared by :class:`FleetRow`, which :func:`read_fleet` checks each row against.
 
 Marginal cost (USD/MWh) = fuel price x heat rate + VOM + carbon price (USD/t) x CO2 rate
-(t/MWh), the carbon term for coal, gas and oil only; profile units (sgens) cost 0. Bad rows raise :class:`cosim.errors.InputError`
-naming the file and the row (``row N`` = line N of the CSV, the header being line 1).
+(t/MWh), the carbon term for coal, gas and oil only; profile units (sgens) cost 0. Bad rows
+raise :class:`cosim.errors.InputError` naming the file, the row (``row N`` = line N of the
+CSV, the header being line 1) and the column.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
-from cosim.errors import InputError
+from grids.errors import InputError
+from grids.files import read_yaml
+from grids.validation import FieldError, input_error, known_in
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FUELS_FILE = DATA_DIR / "fuels.yaml"
 
-FLEET_COLUMNS = (
-    "name",
-    "bus",
-    "fuel",
-    "tech",
-    "capacity_mw",
-    "availability",
-    "min_load",
-    "heat_rate_mmbtu_per_mwh",
-    "vom_usd_per_mwh",
-)
-OPTIONAL_COLUMNS = ("fuel_price_usd_per_mmbtu", "source")
-_NUMERIC = ("capacity_mw", "availability", "min_load", "heat_rate_mmbtu_per_mwh", "vom_usd_per_mwh")
+
+def _rule(ok: Callable[[Any], bool], reason: str) -> AfterValidator:
+    """A check of one cell with the fleet table's own wording (*reason* formats v)."""
+    def check(v: Any) -> Any:
+        if not ok(v):
+            raise ValueError(reason.format(v=v))
+        return v
+    return AfterValidator(check)
 
 
-@lru_cache(maxsize=None)
+Text = Annotated[str, BeforeValidator(lambda v: str(v).strip())]
+EmptyIsNone = BeforeValidator(lambda v: None if str(v).strip() in ("", "nan", "NaN") else v)
+
+
+class FleetRow(BaseModel):
+    """One row of a fleet table: a generating unit or block of units at one bus. Capacities
+    are of the real system (MW, before the net's scale); shares are of the capacity."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    name: Annotated[Text, _rule(bool, "empty unit name")]  # unique in the table
+    bus: Annotated[Text, known_in("buses", "unknown bus {v!r}")]  # a bus of the region spec
+    fuel: Annotated[Text, known_in("fuels", "unknown fuel {v!r} (known: {known})")]  # fuels.yaml
+    tech: Annotated[Text, _rule(bool, "empty technology")]  # a profile tech (pv, wind_*, hydro_ror): sgen; else gen
+    capacity_mw: Annotated[float, _rule(lambda v: v >= 0, "negative capacity {v:g} MW")]
+    availability: Annotated[float, _rule(lambda v: 0 < v <= 1, "must be in (0, 1], got {v:g}")]  # in the window
+    min_load: Annotated[float, _rule(lambda v: 0 <= v <= 1, "must be in [0, 1], got {v:g}")]  # must-run share
+    heat_rate_mmbtu_per_mwh: Annotated[float, _rule(lambda v: v >= 0, "negative heat rate")]  # HHV; 0: no fuel
+    vom_usd_per_mwh: float  # variable O&M, may hold an opportunity cost
+    fuel_price_usd_per_mmbtu: Annotated[Annotated[float, Field(ge=0)] | None, EmptyIsNone] = None  # None: zone's
+    source: Text = ""  # short name of the figure's source
+
+    @model_validator(mode="after")
+    def _profile_units(self, info: ValidationInfo) -> FleetRow:
+        ptechs, tech, fuel = info.context["techs"], self.tech, self.fuel
+        if tech in ptechs and ptechs[tech] != fuel:
+            raise FieldError("fuel", f"technology {tech!r} needs fuel {ptechs[tech]!r}, not {fuel!r}")
+        if tech not in ptechs and fuel in ("solar", "wind"):
+            techs = ", ".join(t for t, f in ptechs.items() if f == fuel)
+            raise FieldError("tech", f"fuel {fuel!r} needs a profile technology ({techs})")
+        if tech in ptechs and self.min_load > 0:
+            raise FieldError("min_load", "profile units (sgens) cannot have a must-run share")
+        return self
+
+
+FLEET_COLUMNS = tuple(c for c, f in FleetRow.model_fields.items() if f.is_required())
+OPTIONAL_COLUMNS = tuple(c for c, f in FleetRow.model_fields.items() if not f.is_required())
+
+
+@cache
 def _fuels_yaml(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(path, "file", f"cannot read fuel table ({exc})") from None
+    doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("fuels"), dict):
         raise InputError(path, "fuels", "missing mapping of fuel -> factors")
     return doc
@@ -128,78 +151,24 @@ def read_fleet(src: str | Path | pd.DataFrame, *, buses: set[str] | None = None,
         raise InputError(source, "header", f"missing column(s) {', '.join(missing)}")
     if df.empty:
         raise InputError(source, "rows", "fleet table has no units")
-    df = df.reset_index(drop=True)
-    df["row"] = np.arange(len(df)) + 2  # line number in the CSV (header = line 1)
-    for c in OPTIONAL_COLUMNS:
-        if c not in df.columns:
-            df[c] = ""
-    fuels = fuel_factors()
-    ptechs = profile_techs()
-    out_num: dict[str, list[float]] = {c: [] for c in _NUMERIC}
-    prices: list[float] = []
-    seen: set[str] = set()
-    for i, r in df.iterrows():
-        where = f"row {r['row']}"
-        name = str(r["name"]).strip()
-        if not name:
-            raise InputError(source, f"{where}: name", "empty unit name")
-        where = f"row {r['row']} ({name})"
+    ctx = {"fuels": list(fuel_factors().index), "buses": buses, "techs": profile_techs()}
+    rows, seen = [], set()
+    for k, cells in enumerate(df.to_dict("records")):
+        name = str(cells["name"]).strip()
+        where = f"row {k + 2} ({name})" if name else f"row {k + 2}"
         if name in seen:
             raise InputError(source, f"{where}: name", "duplicate unit name")
         seen.add(name)
-        fuel = str(r["fuel"]).strip()
-        if fuel not in fuels.index:
-            raise InputError(source, f"{where}: fuel", f"unknown fuel {fuel!r} (known: {', '.join(fuels.index)})")
-        tech = str(r["tech"]).strip()
-        if not tech:
-            raise InputError(source, f"{where}: tech", "empty technology")
-        if tech in ptechs and ptechs[tech] != fuel:
-            raise InputError(source, f"{where}: fuel", f"technology {tech!r} needs fuel {ptechs[tech]!r}, not {fuel!r}")
-        if tech not in ptechs and fuel in ("solar", "wind"):
-            raise InputError(source, f"{where}: tech", f"fuel {fuel!r} needs a profile technology "
-                             f"({', '.join(t for t, f in ptechs.items() if f == fuel)})")
-        bus = str(r["bus"]).strip()
-        if buses is not None and bus not in buses:
-            raise InputError(source, f"{where}: bus", f"unknown bus {bus!r}")
-        vals = {}
-        for c in _NUMERIC:
-            try:
-                v = float(str(r[c]).strip())
-            except ValueError:
-                raise InputError(source, f"{where}: {c}", f"not a number: {r[c]!r}") from None
-            if not np.isfinite(v):
-                raise InputError(source, f"{where}: {c}", f"not finite: {r[c]!r}")
-            vals[c] = v
-        if vals["capacity_mw"] < 0:
-            raise InputError(source, f"{where}: capacity_mw", f"negative capacity {vals['capacity_mw']:g} MW")
-        if not 0 < vals["availability"] <= 1:
-            raise InputError(source, f"{where}: availability", f"must be in (0, 1], got {vals['availability']:g}")
-        if not 0 <= vals["min_load"] <= 1:
-            raise InputError(source, f"{where}: min_load", f"must be in [0, 1], got {vals['min_load']:g}")
-        if vals["heat_rate_mmbtu_per_mwh"] < 0:
-            raise InputError(source, f"{where}: heat_rate_mmbtu_per_mwh", "negative heat rate")
-        if tech in ptechs and vals["min_load"] > 0:
-            raise InputError(source, f"{where}: min_load", "profile units (sgens) cannot have a must-run share")
-        p = str(r["fuel_price_usd_per_mmbtu"]).strip()
-        if p in ("", "nan", "NaN"):
-            prices.append(np.nan)
-        else:
-            try:
-                pv = float(p)
-            except ValueError:
-                raise InputError(source, f"{where}: fuel_price_usd_per_mmbtu", f"not a number: {p!r}") from None
-            if not np.isfinite(pv) or pv < 0:
-                raise InputError(source, f"{where}: fuel_price_usd_per_mmbtu", f"must be >= 0, got {p!r}")
-            prices.append(pv)
-        for c in _NUMERIC:
-            out_num[c].append(vals[c])
-        df.at[i, "name"], df.at[i, "fuel"], df.at[i, "tech"], df.at[i, "bus"] = name, fuel, tech, bus
-    for c in _NUMERIC:
-        df[c] = np.asarray(out_num[c], dtype=float)
-    df["fuel_price_usd_per_mmbtu"] = np.asarray(prices, dtype=float)
-    df["source"] = df["source"].astype(str)
-    df["profile"] = df["tech"].isin(list(ptechs))
-    return df[list(FLEET_COLUMNS) + list(OPTIONAL_COLUMNS) + ["row", "profile"]]
+        try:
+            rows.append(FleetRow.model_validate(cells, context=ctx).model_dump())
+        except ValidationError as exc:
+            err = input_error(exc, source)
+            raise InputError(source, f"{where}: {err.where}", err.reason) from None
+    fl = pd.DataFrame(rows, columns=list(FleetRow.model_fields))
+    fl["fuel_price_usd_per_mmbtu"] = fl["fuel_price_usd_per_mmbtu"].astype(float)  # None -> NaN
+    fl["row"] = np.arange(len(fl)) + 2  # line number in the CSV (header = line 1)
+    fl["profile"] = fl["tech"].isin(list(ctx["techs"]))
+    return fl
 
 
 def marginal_costs(fleet: pd.DataFrame, zone_of_bus: Mapping[str, str],

@@ -28,17 +28,21 @@ pandapower's own I/O:
 from __future__ import annotations
 
 import math
-from collections import deque
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from cosim.errors import InputError
+from grids.errors import InputError
+from grids.files import read_yaml
 from grids.fleet import DATA_DIR, fuel_factors, marginal_costs, profile_techs, read_fleet
+from grids.geo import great_circle_km
+from grids.spec import parse_region_spec
+
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
 
 REGIONS_DIR = DATA_DIR / "regions"
 FLEETS_DIR = DATA_DIR / "fleets"
@@ -48,23 +52,12 @@ X_OHM_PER_KM = 0.30   # typical 380-400 kV overhead line (per circuit)
 R_OVER_X = 0.1
 ROUTE_FACTOR = 1.2    # line length = great-circle distance x this (routing)
 MIN_LINE_KM = 5.0
-DEFAULT_SITE_LINE_MW = 1000.0  # model MW per connection line of a DC bus (not scaled)
 
 
-def _load_yaml(path: str | Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except OSError as exc:
-        raise InputError(path, "file", f"cannot read ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(path, "file", f"not valid YAML ({exc})") from None
-
-
-@lru_cache(maxsize=None)
+@cache
 def load_shapes() -> dict[str, dict[str, Any]]:
     """Daily load shapes (local time) and weekend factors from ``profiles.yaml``."""
-    doc = _load_yaml(PROFILES_FILE)
+    doc = read_yaml(PROFILES_FILE)
     out = {}
     for name, d in (doc or {}).get("load_shapes", {}).items():
         shape = np.asarray(d.get("shape", []), dtype=float)
@@ -77,33 +70,11 @@ def load_shapes() -> dict[str, dict[str, Any]]:
     return out
 
 
-def _num(src, where, v, *, lo=None, hi=None, lo_open=False, default=None):
-    if v is None:
-        if default is not None:
-            return float(default)
-        raise InputError(src, where, "missing")
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise InputError(src, where, f"not a number: {v!r}") from None
-    if not math.isfinite(x):
-        raise InputError(src, where, f"not finite: {v!r}")
-    if lo is not None and (x <= lo if lo_open else x < lo):
-        raise InputError(src, where, f"must be {'>' if lo_open else '>='} {lo:g}, got {x:g}")
-    if hi is not None and x > hi:
-        raise InputError(src, where, f"must be <= {hi:g}, got {x:g}")
-    return x
-
-
-def haversine_km(lat1, lon1, lat2, lon2) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
 
 
 def read_region_spec(src: str | Path | dict, *, source: str | None = None) -> dict:
-    """Read and validate a region spec (YAML path or already-parsed dict).
+    """Read and validate a region spec (YAML path or already-parsed dict; models in
+    :mod:`grids.spec`).
 
     Returns a normalised dict (numbers as floats, defaults filled in, ``source`` set).
     """
@@ -111,223 +82,29 @@ def read_region_spec(src: str | Path | dict, *, source: str | None = None) -> di
         doc, source = src, source or "<region spec>"
     else:
         source = source or str(src)
-        doc = _load_yaml(src)
+        doc = read_yaml(src, source=source)
     if not isinstance(doc, dict):
         raise InputError(source, "file", "a region spec must be a mapping")
-    spec: dict[str, Any] = {"source": source}
-    name = doc.get("name")
-    if not isinstance(name, str) or not name:
-        raise InputError(source, "name", "missing region name")
-    spec["name"] = name
-    spec["title"] = str(doc.get("title", name))
-    spec["scale"] = _num(source, "scale", doc.get("scale", 1.0), lo=0, lo_open=True, hi=1)
-    spec["base_kv"] = _num(source, "base_kv", doc.get("base_kv", 380.0), lo=0, lo_open=True)
-    fuels = fuel_factors()
-    ptechs = profile_techs()
-    shapes = load_shapes()
-
-    zones = doc.get("zones")
-    if not isinstance(zones, dict) or not zones:
-        raise InputError(source, "zones", "needs at least one zone")
-    spec["zones"] = {}
-    for zn, z in zones.items():
-        w = f"zones.{zn}"
-        if not isinstance(z, dict):
-            raise InputError(source, w, "must be a mapping")
-        tz = z.get("timezone")
-        try:
-            pd.Timestamp("2022-01-01", tz="UTC").tz_convert(tz)
-        except Exception:
-            raise InputError(source, f"{w}.timezone", f"unknown time zone {tz!r}") from None
-        zs: dict[str, Any] = {
-            "label": str(z.get("label", zn)),
-            "timezone": tz,
-            "lat": _num(source, f"{w}.lat", z.get("lat"), lo=-90, hi=90),
-            "lon": _num(source, f"{w}.lon", z.get("lon"), lo=-180, hi=180),
-            "carbon_price_usd_per_t": _num(source, f"{w}.carbon_price_usd_per_t",
-                                           z.get("carbon_price_usd_per_t", 0.0), lo=0),
-        }
-        fp = z.get("fuel_prices_usd_per_mmbtu", {}) or {}
-        if not isinstance(fp, dict):
-            raise InputError(source, f"{w}.fuel_prices_usd_per_mmbtu", "must be a mapping fuel -> price")
-        for f in fp:
-            if f not in fuels.index:
-                raise InputError(source, f"{w}.fuel_prices_usd_per_mmbtu.{f}", f"unknown fuel {f!r}")
-        zs["fuel_prices_usd_per_mmbtu"] = {f: _num(source, f"{w}.fuel_prices_usd_per_mmbtu.{f}", v, lo=0)
-                                           for f, v in fp.items()}
-        ld = z.get("load")
-        if not isinstance(ld, dict):
-            raise InputError(source, f"{w}.load", "missing load (mean_mw, shape)")
-        shape = ld.get("shape")
-        if shape not in shapes:
-            raise InputError(source, f"{w}.load.shape", f"unknown load shape {shape!r} (known: {', '.join(shapes)})")
-        zs["load"] = {
-            "mean_mw": _num(source, f"{w}.load.mean_mw", ld.get("mean_mw"), lo=0),
-            "shape": shape,
-            "noise_cv": _num(source, f"{w}.load.noise_cv", ld.get("noise_cv", 0.0), lo=0, hi=0.5),
-            "noise_ar1": _num(source, f"{w}.load.noise_ar1", ld.get("noise_ar1", 0.9), lo=0, hi=0.999),
-        }
-        ex = z.get("exports") or {}
-        zs["exports"] = {"mean_mw": _num(source, f"{w}.exports.mean_mw", ex.get("mean_mw", 0.0)),
-                         "bus": ex.get("bus")}
-        cfs = z.get("cf", {}) or {}
-        zs["cf"] = {}
-        for tech, c in cfs.items():
-            cw = f"{w}.cf.{tech}"
-            if tech not in ptechs:
-                raise InputError(source, cw, f"unknown profile technology {tech!r} (known: {', '.join(ptechs)})")
-            if not isinstance(c, dict):
-                raise InputError(source, cw, "must be a mapping with at least 'mean'")
-            zs["cf"][tech] = {
-                "mean": _num(source, f"{cw}.mean", c.get("mean"), lo=0, hi=1),
-                "daily_amplitude": _num(source, f"{cw}.daily_amplitude", c.get("daily_amplitude", 0.0), lo=0, hi=1),
-                "peak_hour_local": _num(source, f"{cw}.peak_hour_local", c.get("peak_hour_local", 14.0), lo=0, hi=24),
-                "noise_cv": _num(source, f"{cw}.noise_cv", c.get("noise_cv", 0.0), lo=0, hi=2),
-                "noise_ar1": _num(source, f"{cw}.noise_ar1", c.get("noise_ar1", 0.95), lo=0, hi=0.999),
-                "daily_cv": _num(source, f"{cw}.daily_cv", c.get("daily_cv", 0.0), lo=0, hi=1),
-                "max_cf": _num(source, f"{cw}.max_cf", c.get("max_cf", 0.7 if tech == "pv" else 0.95),
-                               lo=0, lo_open=True, hi=1),
-                "shared": _num(source, f"{cw}.shared", c.get("shared", 0.0), lo=0, hi=1),
-            }
-        spec["zones"][str(zn)] = zs
-
-    buses = doc.get("buses")
-    if not isinstance(buses, dict) or not buses:
-        raise InputError(source, "buses", "needs at least one bus")
-    spec["buses"] = {}
-    for bn, b in buses.items():
-        w = f"buses.{bn}"
-        if not isinstance(b, dict):
-            raise InputError(source, w, "must be a mapping")
-        if str(bn).startswith("dc:"):
-            raise InputError(source, w, "the prefix 'dc:' is reserved for data-center buses")
-        if b.get("zone") not in spec["zones"]:
-            raise InputError(source, f"{w}.zone", f"unknown zone {b.get('zone')!r}")
-        spec["buses"][str(bn)] = {
-            "zone": b["zone"],
-            "lat": _num(source, f"{w}.lat", b.get("lat"), lo=-90, hi=90),
-            "lon": _num(source, f"{w}.lon", b.get("lon"), lo=-180, hi=180),
-            "load_share": _num(source, f"{w}.load_share", b.get("load_share", 1.0), lo=0),
-        }
-    for zn, zs in spec["zones"].items():
-        zb = [b for b, v in spec["buses"].items() if v["zone"] == zn]
-        if not zb:
-            raise InputError(source, f"zones.{zn}", "zone has no bus")
-        if sum(spec["buses"][b]["load_share"] for b in zb) <= 0:
-            raise InputError(source, f"zones.{zn}", "no bus of the zone has a positive load_share")
-        eb = zs["exports"]["bus"]
-        if eb is None:
-            zs["exports"]["bus"] = zb[0]
-        elif eb not in spec["buses"] or spec["buses"][eb]["zone"] != zn:
-            raise InputError(source, f"zones.{zn}.exports.bus", f"{eb!r} is not a bus of zone {zn}")
-
-    lines = doc.get("lines") or []
-    if not isinstance(lines, list):
-        raise InputError(source, "lines", "must be a list")
-    spec["lines"] = []
-    for i, ln in enumerate(lines):
-        w = f"lines[{i}]"
-        if not isinstance(ln, dict):
-            raise InputError(source, w, "must be a mapping")
-        a, b = ln.get("from"), ln.get("to")
-        for end, v in (("from", a), ("to", b)):
-            if v not in spec["buses"]:
-                raise InputError(source, f"{w}.{end}", f"unknown bus {v!r}")
-        if a == b:
-            raise InputError(source, w, "a line needs two different buses")
-        spec["lines"].append({
-            "from": a, "to": b,
-            "capacity_mw": _num(source, f"{w}.capacity_mw", ln.get("capacity_mw"), lo=0, lo_open=True),
-            "circuits": int(_num(source, f"{w}.circuits", ln.get("circuits", 1), lo=1)),
-            "length_km": None if ln.get("length_km") is None else
-            _num(source, f"{w}.length_km", ln.get("length_km"), lo=0, lo_open=True),
-            "name": str(ln.get("name", f"{a}-{b}")),
-        })
-
-    sites = doc.get("sites") or {}
-    if not isinstance(sites, dict):
-        raise InputError(source, "sites", "must be a mapping site -> {zone, connect}")
-    spec["sites"] = {}
-    for sn, s in sites.items():
-        w = f"sites.{sn}"
-        if not isinstance(s, dict):
-            raise InputError(source, w, "must be a mapping")
-        zn = s.get("zone")
-        if zn not in spec["zones"]:
-            raise InputError(source, f"{w}.zone", f"unknown zone {zn!r}")
-        conn = s.get("connect")
-        if not isinstance(conn, list) or not conn:
-            raise InputError(source, f"{w}.connect", "needs a list of buses")
-        for c in conn:
-            if c not in spec["buses"] or spec["buses"][c]["zone"] != zn:
-                raise InputError(source, f"{w}.connect", f"{c!r} is not a bus of zone {zn}")
-        spec["sites"][str(sn)] = {
-            "zone": zn, "connect": list(conn),
-            "lat": _num(source, f"{w}.lat", s.get("lat"), lo=-90, hi=90),
-            "lon": _num(source, f"{w}.lon", s.get("lon"), lo=-180, hi=180),
-            "line_mw": _num(source, f"{w}.line_mw", s.get("line_mw", DEFAULT_SITE_LINE_MW), lo=0, lo_open=True),
-        }
-
-    exts = doc.get("ext_grids") or {}
-    if not isinstance(exts, dict):
-        raise InputError(source, "ext_grids", "must be a mapping name -> {bus, fuel, price_usd_per_mwh, ...}")
-    spec["ext_grids"] = {}
-    for en, e in exts.items():
-        w = f"ext_grids.{en}"
-        if not isinstance(e, dict):
-            raise InputError(source, w, "must be a mapping")
-        if e.get("bus") not in spec["buses"]:
-            raise InputError(source, f"{w}.bus", f"unknown bus {e.get('bus')!r}")
-        if e.get("fuel") not in fuels.index:
-            raise InputError(source, f"{w}.fuel", f"unknown fuel {e.get('fuel')!r}")
-        spec["ext_grids"][str(en)] = {
-            "bus": e["bus"], "fuel": e["fuel"],
-            "price_usd_per_mwh": _num(source, f"{w}.price_usd_per_mwh", e.get("price_usd_per_mwh")),
-            "import_mw": _num(source, f"{w}.import_mw", e.get("import_mw"), lo=0),
-            "export_mw": _num(source, f"{w}.export_mw", e.get("export_mw", 0.0), lo=0),
-            "note": str(e.get("note", "")),
-        }
-    slack = doc.get("slack")
-    if not isinstance(slack, str) or not slack:
-        raise InputError(source, "slack", "name the ext_grid or gen that is the angle reference")
-    spec["slack"] = slack
-    spec["fleet"] = doc.get("fleet")
-    _check_connected(spec)
-    return spec
-
-
-def _check_connected(spec: dict) -> None:
-    adj: dict[str, set[str]] = {b: set() for b in spec["buses"]}
-    for ln in spec["lines"]:
-        adj[ln["from"]].add(ln["to"])
-        adj[ln["to"]].add(ln["from"])
-    start = next(iter(adj))
-    seen, todo = {start}, deque([start])
-    while todo:
-        for n in adj[todo.popleft()]:
-            if n not in seen:
-                seen.add(n)
-                todo.append(n)
-    missing = sorted(set(adj) - seen)
-    if missing:
-        raise InputError(spec["source"], "lines", f"buses not connected to the rest: {', '.join(missing)}")
+    model = parse_region_spec(doc, source, fuels=set(fuel_factors().index), techs=list(profile_techs()),
+                              shapes=list(load_shapes()))
+    return {"source": source, **model.model_dump(by_alias=True)}
 
 
 def _line_params(spec: dict, a: tuple[float, float], b: tuple[float, float], length_km, capacity_model_mw: float,
                  circuits: int) -> dict:
-    km = length_km if length_km is not None else max(MIN_LINE_KM, ROUTE_FACTOR * haversine_km(*a, *b))
+    km = length_km if length_km is not None else max(MIN_LINE_KM, ROUTE_FACTOR * great_circle_km(*a, *b))
     x = X_OHM_PER_KM / circuits
     return dict(length_km=km, r_ohm_per_km=R_OVER_X * x, x_ohm_per_km=x, c_nf_per_km=0.0,
                 max_i_ka=capacity_model_mw / (math.sqrt(3) * spec["base_kv"]), max_loading_percent=100.0)
 
 
-def build_net(spec: dict | str | Path, fleet: pd.DataFrame | str | Path | None = None):
+def build_net(spec: dict | str | Path, fleet: pd.DataFrame | str | Path | None = None) -> pandapowerNet:
     """Build the pandapower net of a region from its spec and fleet table.
 
     *spec*: a parsed spec (from :func:`read_region_spec`) or a path; *fleet*: a path, a
     DataFrame (raw or from :func:`grids.fleet.read_fleet`) or None for the spec's own
     ``fleet`` file in ``grids/data/fleets/``. Generators are created with ``p_mw`` 0 and
-    sgens with ``max_p_mw`` = their capacity; :meth:`grids.regions.RegionGrid.apply_hour`
+    sgens with ``max_p_mw`` = their capacity; :meth:`grids.grid.RegionGrid.apply_hour`
     writes an hour's load and availability.
     """
     import pandapower as pp

@@ -1,5 +1,11 @@
 """DC optimal dispatch of one regional pandapower net, hour by hour, with HiGHS.
 
+One module over 400 lines, on purpose: nearly all of it is :class:`Dispatcher`, one
+class whose build (network matrices, units, LP) and per-hour solve, LMEs and validity
+ranges share some eighty attributes of LP state (column and row layout, current bounds, the
+PTDF rows in the model); split into modules they would pass that state around whole.
+The result type (:class:`DispatchResult`) is the only clean seam and is small.
+
 ``Dispatcher(net)`` builds the network model and the LP once; ``solve()`` re-dispatches
 one hour (loads, data-center load at buses, availability) by changing bounds only and
 warm-starting HiGHS from the previous optimal basis. ``dispatch(net)`` is the one-shot
@@ -123,8 +129,9 @@ import copy
 import logging
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import highspy
 import numpy as np
@@ -133,7 +140,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
-from cosim.errors import DataWarning
+from grids.errors import DataWarning
+
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
 
 __all__ = ["DispatchResult", "Dispatcher", "dispatch", "LoadShedWarning"]
 
@@ -225,7 +235,7 @@ class Dispatcher:
         (over-generation). Default: the VOLL.
     """
 
-    def __init__(self, net, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
+    def __init__(self, net: pandapowerNet, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
                  spill_usd_per_mwh: float | None = None):
         t0 = time.perf_counter()
         self.name = str(name)
@@ -501,13 +511,12 @@ class Dispatcher:
         self.cost_const = float(c0)
 
         # LP columns for units
-        col_unit, col_first, col_start, col_width, col_cost, col_lb, col_ub = [], [], [], [], [], [], []
+        columns = []  # per LP column: (unit, first of its unit, start MW, width MW, cost, lower, upper bound)
         self._pwl_const = np.zeros(U)
         for u in range(U):
             lo, hi = self.unit_pmin[u], self.unit_pmax[u]
             if u not in pwl:
-                col_unit.append(u); col_first.append(True); col_start.append(-np.inf); col_width.append(np.inf)
-                col_cost.append(c1[u]); col_lb.append(lo); col_ub.append(hi)
+                columns.append((u, True, -np.inf, np.inf, c1[u], lo, hi))
                 continue
             pts = sorted(pwl[u])
             xs = [pts[0][0]] + [p[1] for p in pts]
@@ -519,7 +528,8 @@ class Dispatcher:
                 raise ValueError(f"{self.name}: pwl_cost of {self.unit_tab[u]} {self.unit_elem[u]} is not convex "
                                  "(slopes must not decrease); an LP cannot represent it")
 
-            def f(p, xs=xs, slopes=slopes):  # pandapower: f(x0) = x0 * s0, extrapolated at both ends
+            def f(p: float, xs: list[float] = xs,
+                  slopes: list[float] = slopes) -> float:  # pandapower: f(x0) = x0 * s0, extrapolated at both ends
                 val = xs[0] * slopes[0]
                 if p <= xs[0]:
                     return val + (p - xs[0]) * slopes[0]
@@ -530,7 +540,7 @@ class Dispatcher:
                     val += (seg_hi - xs[k]) * s
                 return val
 
-            def slope_at(p, xs=xs, slopes=slopes):
+            def slope_at(p: float, xs: list[float] = xs, slopes: list[float] = slopes) -> float:
                 for k in range(len(slopes) - 1):
                     if p < xs[k + 1]:
                         return slopes[k]
@@ -541,15 +551,14 @@ class Dispatcher:
             for k in range(len(edges) - 1):
                 a, b = edges[k], edges[k + 1]
                 s = slope_at(0.5 * (a + b) if np.isfinite(b - a) else a + 1.0)
-                col_unit.append(u); col_cost.append(s)
                 if k == 0:
-                    col_first.append(True); col_start.append(-np.inf); col_width.append(np.inf)
-                    col_lb.append(a); col_ub.append(b)
+                    columns.append((u, True, -np.inf, np.inf, s, a, b))
                     s0 = s
                 else:
-                    col_first.append(False); col_start.append(a); col_width.append(b - a)
-                    col_lb.append(0.0); col_ub.append(b - a)
+                    columns.append((u, False, a, b - a, s, 0.0, b - a))
             self._pwl_const[u] = f(lo) - s0 * lo  # column 0 carries the output from lo: f(p) = s0 p + const
+        col_unit, col_first, col_start, col_width, col_cost, col_lb, col_ub = (
+            [c[n] for c in columns] for n in range(7))
         self.col_unit = np.asarray(col_unit, np.int64)
         self.col_first = np.asarray(col_first, bool)
         self.col_start = np.asarray(col_start, float)
@@ -648,7 +657,10 @@ class Dispatcher:
         self._in_model[js] = True
 
     # ------------------------------------------------------------------ solve
-    def demand_by_bus(self, *, load_mw=None, extra_bus_mw=None, sgen_max_mw=None, load_scale=None):
+    def demand_by_bus(self, *, load_mw: pd.Series | Mapping[int, float] | None = None,
+                      extra_bus_mw: pd.Series | Mapping[int, float] | None = None,
+                      sgen_max_mw: pd.Series | Mapping[int, float] | None = None, load_scale: float | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None, np.ndarray, float]:
         """Net demand per internal bus (MW), plus the parts needed for reporting."""
         loads = self._load_base
         if load_mw is not None:
@@ -678,8 +690,9 @@ class Dispatcher:
         demand_total = float(self._other_fixed.sum() + lw.sum() + (extra_net[1].sum() if extra_net else 0.0))
         return D, lw, extra_net, sw, demand_total
 
-    def solve(self, *, load_mw=None, extra_bus_mw=None, gen_max_mw=None, sgen_max_mw=None,
-              ext_grid_max_mw=None, load_scale: float | None = None, hour_label=None,
+    def solve(self, *, load_mw: pd.Series | Mapping[int, float] | None = None, extra_bus_mw: pd.Series | Mapping[int, float] | None = None,
+              gen_max_mw: pd.Series | Mapping[int, float] | None = None, sgen_max_mw: pd.Series | Mapping[int, float] | None = None,
+              ext_grid_max_mw: pd.Series | Mapping[int, float] | None = None, load_scale: float | None = None, hour_label: object = None,
               marginal: bool = True) -> DispatchResult:
         """Dispatch one hour (warm-started from the previous hour's basis).
 
@@ -970,7 +983,7 @@ class Dispatcher:
             simplex_iterations=iters,
         )
 
-    def cold_solve(self, **kw) -> DispatchResult:
+    def cold_solve(self, **kw: Any) -> DispatchResult:
         """Solve from scratch (basis discarded): for checking warm starts."""
         self.h.clearSolver()
         return self.solve(**kw)
@@ -990,8 +1003,8 @@ def _ratio(slack, rate, up, down, tol=1e-9):
     return np.minimum(up, t_up), np.minimum(down, t_dn)
 
 
-def dispatch(net, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
-             spill_usd_per_mwh: float | None = None, **kw) -> DispatchResult:
+def dispatch(net: pandapowerNet, *, voll_usd_per_mwh: float = 10000.0, name: str = "region",
+             spill_usd_per_mwh: float | None = None, **kw: Any) -> DispatchResult:
     """One-shot dispatch: ``Dispatcher(net, ...).solve(**kw)`` (keywords as in ``solve``)."""
     return Dispatcher(net, voll_usd_per_mwh=voll_usd_per_mwh, name=name,
                       spill_usd_per_mwh=spill_usd_per_mwh).solve(**kw)

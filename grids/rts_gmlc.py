@@ -8,16 +8,20 @@ object, a :class:`pandapower.pandapowerNet`, so a real test system can stand in 
 - :func:`load_rts_gmlc` builds the net (buses, lines, transformers, loads, thermal units as
   ``net.gen``, wind/PV/RTPV/hydro as controllable ``net.sgen``, linear costs in
   ``net.poly_cost``, one zero-output ``ext_grid`` as the angle reference);
-- :func:`load_rts_gmlc_series` reads the hourly ``DAY_AHEAD_*`` series for a window and maps
-  them onto the net's load and sgen indices;
-- :func:`apply_hour` writes one hour of those series into the net.
+- :func:`grids.rts_gmlc_series.load_rts_gmlc_series` reads the hourly ``DAY_AHEAD_*`` series
+  for a window and maps them onto the net's load and sgen indices, and
+  :func:`grids.rts_gmlc_series.apply_hour` writes one hour of them into the net
+  (reading the files: :mod:`grids.rts_gmlc_files`).
 
 Per-generator facts are extra columns of ``net.gen`` and ``net.sgen``: ``fuel`` (coal, gas,
 oil, nuclear, hydro, wind, solar, other), ``co2_kg_per_mwh``, ``water_l_per_mwh``,
 ``marginal_cost_usd_per_mwh`` and others listed in :func:`load_rts_gmlc`. Units skipped
 (storage, synchronous condensers, CSP without a series) are listed in ``net.rts_skipped``.
 
-Every bad input raises :class:`cosim.errors.InputError` (``file: field or row: reason``).
+The module stays near 470 lines: a quarter is this description and the dataset's fixed
+facts (fuel map, water rates, series files); the rest builds the net table by table.
+
+Every bad input raises :class:`grids.errors.InputError` (``file: field or row: reason``).
 See docs/rts_gmlc.md for the modelling choices and the data notice.
 """
 from __future__ import annotations
@@ -25,27 +29,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pandapower as pp
+import pandas as pd
 
-from cosim.errors import InputError
+from grids.errors import InputError
+from grids.rts_gmlc_files import column_numbers, dataset_root, read_table
+
+if TYPE_CHECKING:
+    from pandapower.auxiliary import pandapowerNet
 
 __all__ = [
     "FUEL_MAP",
     "KG_PER_LB",
     "L_PER_GAL",
-    "RTS_DATASET",
     "SERIES_FILES",
     "WATER_GAL_PER_MWH",
-    "apply_hour",
     "load_rts_gmlc",
-    "load_rts_gmlc_series",
 ]
-
-RTS_DATASET = "rts-gmlc"
-"""Folder name of the dataset under the data dir."""
 
 KG_PER_LB = 0.45359237
 L_PER_GAL = 3.78541
@@ -94,10 +97,6 @@ SERIES_FILES: dict[str, str] = {
 """RTS ``Unit Type`` of a renewable unit -> the DAY_AHEAD file with its hourly availability
 (column = GEN UID). A renewable unit whose type is not here (CSP) is skipped and reported."""
 
-LOAD_FILE = "DAY_AHEAD_regional_Load.csv"
-_TIME_COLUMNS = ("Year", "Month", "Day", "Period")
-_HOUR = pd.Timedelta(hours=1)
-
 _BUS_COLUMNS = ("Bus ID", "Bus Name", "BaseKV", "Bus Type", "MW Load", "MVAR Load", "V Mag", "Area", "lat", "lng")
 _BRANCH_COLUMNS = ("UID", "From Bus", "To Bus", "R", "X", "B", "Cont Rating", "Tr Ratio")
 _GEN_COLUMNS = (
@@ -108,75 +107,8 @@ _SKIPPED_COLUMNS = ["gen_uid", "bus", "fuel", "unit_type", "pmax_mw", "reason"]
 
 
 # --------------------------------------------------------------------------------------
-# reading
+# arguments
 # --------------------------------------------------------------------------------------
-
-
-def _dataset_root(root: str | Path) -> Path:
-    """The folder holding gen.csv: *root* itself, or *root*/rts-gmlc (a data dir)."""
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise InputError(root, "folder", "not found (expected the RTS-GMLC folder or the data dir holding it)")
-    if not (root / "gen.csv").exists() and (root / RTS_DATASET / "gen.csv").exists():
-        return root / RTS_DATASET
-    return root
-
-
-def _read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
-    """*path* as strings (header stripped); InputError when absent, unreadable or missing columns."""
-    if not path.exists():
-        raise InputError(path, "file", "not found")
-    if not path.is_file():
-        raise InputError(path, "file", "not a file")
-    try:
-        frame = pd.read_csv(path, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "header", "the file is empty (a header row is needed)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(path, "file", f"not a readable CSV file ({str(exc).strip()})") from None
-    except OSError as exc:
-        raise InputError(path, "file", f"cannot be read ({exc.strerror or exc})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise InputError(
-            path, "header", f"missing column(s) {', '.join(map(repr, missing))}; the file has {list(frame.columns)}"
-        )
-    if frame.empty:
-        raise InputError(path, "rows", "no data rows below the header")
-    return frame
-
-
-def _numbers(
-    frame: pd.DataFrame,
-    column: str,
-    path: Path,
-    *,
-    label: pd.Series | None = None,
-    rows: np.ndarray | None = None,
-    missing_ok: bool = False,
-) -> np.ndarray:
-    """Column *column* as floats; refuses text, empty or infinite values in *rows* (default all).
-
-    With *missing_ok*, empty and ``NA`` cells are NaN instead of an error.
-    """
-    col = frame[column]
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        values = col.to_numpy(dtype=float)  # fast path: pandas parsed every cell as a number
-        raw = None
-    else:
-        raw = col.astype(str).str.strip()
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    check = np.ones(len(frame), dtype=bool) if rows is None else rows
-    bad = check & ~np.isfinite(values)
-    if missing_ok and raw is not None:
-        bad &= ~raw.isin(["", "NA", "NaN", "nan"]).to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        where = f"row {i + 2}" + (f" ({label.iloc[i]})" if label is not None else "") + f", column {column}"
-        text = raw.iloc[i] if raw is not None else str(col.iloc[i])
-        raise InputError(path, where, "empty value" if not text else f"{text!r} is not a finite number")
-    return values
 
 
 def _check_areas(areas, available: Iterable[int]) -> list[int]:
@@ -215,15 +147,15 @@ def _heat_rates(gen: pd.DataFrame, path: Path, rows: np.ndarray) -> tuple[np.nda
       width or no positive incremental heat rate.
     """
     label = gen["GEN UID"].astype(str).str.strip()
-    pct0 = _numbers(gen, "Output_pct_0", path, label=label, rows=rows)
-    hr0 = _numbers(gen, "HR_avg_0", path, label=label, rows=rows)
+    pct0 = column_numbers(gen, "Output_pct_0", path, label=label, rows=rows)
+    hr0 = column_numbers(gen, "HR_avg_0", path, label=label, rows=rows)
     fuel_used = hr0 * pct0  # BTU/kWh x fraction of PMax: fuel at point 0 per kW of PMax
     incr_fuel = np.zeros(len(gen))
     last = pct0.copy()
     k = 1
     while f"Output_pct_{k}" in gen.columns and f"HR_incr_{k}" in gen.columns:
-        pct = _numbers(gen, f"Output_pct_{k}", path, label=label, rows=rows, missing_ok=True)
-        incr = _numbers(gen, f"HR_incr_{k}", path, label=label, rows=rows, missing_ok=True)
+        pct = column_numbers(gen, f"Output_pct_{k}", path, label=label, rows=rows, missing_ok=True)
+        incr = column_numbers(gen, f"HR_incr_{k}", path, label=label, rows=rows, missing_ok=True)
         use = rows & np.isfinite(pct) & np.isfinite(incr) & (pct > 0)
         width = np.where(use, pct - last, 0.0)
         bad = use & (width < -1e-9)
@@ -248,7 +180,7 @@ def _heat_rates(gen: pd.DataFrame, path: Path, rows: np.ndarray) -> tuple[np.nda
 # --------------------------------------------------------------------------------------
 
 
-def load_rts_gmlc(root: str | Path, *, areas: Iterable[int] | None = None, enforce_pmin: bool = True):
+def load_rts_gmlc(root: str | Path, *, areas: Iterable[int] | None = None, enforce_pmin: bool = True) -> pandapowerNet:
     """Build the RTS-GMLC system (or the sub-network of *areas*) as a pandapower net.
 
     *root* is the RTS-GMLC folder (``../shared/data/rts-gmlc``) or the data dir holding it.
@@ -285,15 +217,15 @@ def load_rts_gmlc(root: str | Path, *, areas: Iterable[int] | None = None, enfor
       an energy source in the OPF (in a plain power flow it balances the mismatch);
     - ``net.rts_skipped``: the units of the kept areas that are not modelled, with the reason.
     """
-    root = _dataset_root(root)
+    root = dataset_root(root)
     bus_path, branch_path, gen_path = root / "bus.csv", root / "branch.csv", root / "gen.csv"
-    bus = _read_csv(bus_path, _BUS_COLUMNS)
-    branch = _read_csv(branch_path, _BRANCH_COLUMNS)
-    gen = _read_csv(gen_path, _GEN_COLUMNS)
+    bus = read_table(bus_path, _BUS_COLUMNS)
+    branch = read_table(branch_path, _BRANCH_COLUMNS)
+    gen = read_table(gen_path, _GEN_COLUMNS)
 
     # ---- buses
     blabel = bus["Bus ID"].astype(str).str.strip()
-    bus_id = _numbers(bus, "Bus ID", bus_path)
+    bus_id = column_numbers(bus, "Bus ID", bus_path)
     if (bus_id != np.round(bus_id)).any():
         i = int(np.flatnonzero(bus_id != np.round(bus_id))[0])
         raise InputError(bus_path, f"row {i + 2}, column Bus ID", f"{blabel.iloc[i]!r} is not a whole number")
@@ -302,21 +234,21 @@ def load_rts_gmlc(root: str | Path, *, areas: Iterable[int] | None = None, enfor
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise InputError(bus_path, f"row {i + 2}, column Bus ID", f"bus {bus_id[i]} appears twice")
-    base_kv = _numbers(bus, "BaseKV", bus_path, label=blabel)
+    base_kv = column_numbers(bus, "BaseKV", bus_path, label=blabel)
     if (base_kv <= 0).any():
         i = int(np.flatnonzero(base_kv <= 0)[0])
         raise InputError(bus_path, f"row {i + 2} ({blabel.iloc[i]}), column BaseKV", "must be > 0")
-    area_all = _numbers(bus, "Area", bus_path, label=blabel).astype(int)
+    area_all = column_numbers(bus, "Area", bus_path, label=blabel).astype(int)
     chosen = _check_areas(areas, area_all)
     keep_bus = np.isin(area_all, chosen)
-    mw_load = _numbers(bus, "MW Load", bus_path, label=blabel)
-    mvar_load = _numbers(bus, "MVAR Load", bus_path, label=blabel)
+    mw_load = column_numbers(bus, "MW Load", bus_path, label=blabel)
+    mvar_load = column_numbers(bus, "MVAR Load", bus_path, label=blabel)
     if (mw_load < 0).any():
         i = int(np.flatnonzero(mw_load < 0)[0])
         raise InputError(bus_path, f"row {i + 2} ({blabel.iloc[i]}), column MW Load", "negative load")
-    v_mag = _numbers(bus, "V Mag", bus_path, label=blabel)
-    lat = _numbers(bus, "lat", bus_path, label=blabel, missing_ok=True)
-    lng = _numbers(bus, "lng", bus_path, label=blabel, missing_ok=True)
+    v_mag = column_numbers(bus, "V Mag", bus_path, label=blabel)
+    lat = column_numbers(bus, "lat", bus_path, label=blabel, missing_ok=True)
+    lng = column_numbers(bus, "lng", bus_path, label=blabel, missing_ok=True)
     kv_of = dict(zip(bus_id, base_kv))
     area_of = dict(zip(bus_id, area_all))
     kept_ids = set(bus_id[keep_bus].tolist())
@@ -375,18 +307,18 @@ def load_rts_gmlc(root: str | Path, *, areas: Iterable[int] | None = None, enfor
 
 def _add_branches(net, branch: pd.DataFrame, path: Path, kv_of: dict, kept_ids: set) -> None:
     label = branch["UID"].astype(str).str.strip()
-    f = _numbers(branch, "From Bus", path, label=label).astype(int)
-    t = _numbers(branch, "To Bus", path, label=label).astype(int)
+    f = column_numbers(branch, "From Bus", path, label=label).astype(int)
+    t = column_numbers(branch, "To Bus", path, label=label).astype(int)
     for name, ends in (("From Bus", f), ("To Bus", t)):
         unknown = ~np.isin(ends, list(kv_of))
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])
             raise InputError(path, f"row {i + 2} ({label.iloc[i]}), column {name}", f"bus {ends[i]} is not in bus.csv")
-    r = _numbers(branch, "R", path, label=label)
-    x = _numbers(branch, "X", path, label=label)
-    b = _numbers(branch, "B", path, label=label)
-    rating = _numbers(branch, "Cont Rating", path, label=label)
-    ratio = _numbers(branch, "Tr Ratio", path, label=label)
+    r = column_numbers(branch, "R", path, label=label)
+    x = column_numbers(branch, "X", path, label=label)
+    b = column_numbers(branch, "B", path, label=label)
+    rating = column_numbers(branch, "Cont Rating", path, label=label)
+    ratio = column_numbers(branch, "Tr Ratio", path, label=label)
     for name, values in (("X", x), ("Cont Rating", rating)):
         if (values <= 0).any():
             i = int(np.flatnonzero(values <= 0)[0])
@@ -438,7 +370,7 @@ def _add_branches(net, branch: pd.DataFrame, path: Path, kv_of: dict, kept_ids: 
 
 def _add_units(net, gen: pd.DataFrame, path: Path, kept_ids: set, area_of: dict, enforce_pmin: bool) -> list:
     label = gen["GEN UID"].astype(str).str.strip()
-    gbus = _numbers(gen, "Bus ID", path, label=label).astype(int)
+    gbus = column_numbers(gen, "Bus ID", path, label=label).astype(int)
     unknown = ~np.isin(gbus, list(area_of))
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
@@ -457,8 +389,8 @@ def _add_units(net, gen: pd.DataFrame, path: Path, kept_ids: set, area_of: dict,
         raise InputError(path, f"row {i + 2} ({label.iloc[i]}), column Fuel",
                          f"unknown fuel {fuel_raw.iloc[i]!r}; known: {sorted(known)}")
     fuel = fuel_raw.map(FUEL_MAP).to_numpy(dtype=object)
-    pmax = _numbers(gen, "PMax MW", path, label=label, rows=kept)
-    pmin = _numbers(gen, "PMin MW", path, label=label, rows=kept)
+    pmax = column_numbers(gen, "PMax MW", path, label=label, rows=kept)
+    pmin = column_numbers(gen, "PMin MW", path, label=label, rows=kept)
 
     skipped = []
     thermal = np.zeros(len(gen), dtype=bool)
@@ -488,11 +420,11 @@ def _add_units(net, gen: pd.DataFrame, path: Path, kept_ids: set, area_of: dict,
         raise InputError(path, f"row {i + 2} ({label.iloc[i]}), column PMin MW",
                          f"PMin {pmin[i]} exceeds PMax {pmax[i]}")
 
-    mw_inj = _numbers(gen, "MW Inj", path, label=label, rows=thermal | renewable)
-    vset = _numbers(gen, "V Setpoint p.u.", path, label=label, rows=thermal)
-    price = _numbers(gen, "Fuel Price $/MMBTU", path, label=label, rows=thermal)
-    vom = _numbers(gen, "VOM", path, label=label, rows=thermal)
-    co2_lb = _numbers(gen, "Emissions CO2 Lbs/MMBTU", path, label=label, rows=thermal)
+    mw_inj = column_numbers(gen, "MW Inj", path, label=label, rows=thermal | renewable)
+    vset = column_numbers(gen, "V Setpoint p.u.", path, label=label, rows=thermal)
+    price = column_numbers(gen, "Fuel Price $/MMBTU", path, label=label, rows=thermal)
+    vom = column_numbers(gen, "VOM", path, label=label, rows=thermal)
+    co2_lb = column_numbers(gen, "Emissions CO2 Lbs/MMBTU", path, label=label, rows=thermal)
     hr_full, hr_incr = _heat_rates(gen, path, thermal)
     bad = thermal & ~(hr_full > 0)
     if bad.any():
@@ -504,7 +436,8 @@ def _add_units(net, gen: pd.DataFrame, path: Path, kept_ids: set, area_of: dict,
     mc = price * hr_cost / 1000.0 + vom
     co2 = co2_lb * KG_PER_LB * hr_full / 1000.0
 
-    def extra(table: str, idx, rows: np.ndarray, fuels, cost, co2_rate, hrf, hri) -> None:
+    def extra(table: str, idx: np.ndarray, rows: np.ndarray, fuels: list[str], cost: np.ndarray, co2_rate: np.ndarray,
+              hrf: np.ndarray, hri: np.ndarray) -> None:
         df = net[table]
         df.loc[idx, "fuel"] = fuels
         df.loc[idx, "unit_type"] = utype.to_numpy()[rows]
@@ -540,170 +473,3 @@ def _add_units(net, gen: pd.DataFrame, path: Path, kept_ids: set, area_of: dict,
               np.full(n, np.nan), np.full(n, np.nan))
         pp.create_poly_costs(net, sidx, "sgen", cp1_eur_per_mw=0.0)
     return skipped
-
-
-# --------------------------------------------------------------------------------------
-# hourly series
-# --------------------------------------------------------------------------------------
-
-
-def _read_series(path: Path, columns: list[str]) -> tuple[pd.DatetimeIndex, np.ndarray]:
-    """A DAY_AHEAD file: its UTC-labelled hourly times and the values of *columns*."""
-    frame = _read_csv(path, list(_TIME_COLUMNS) + columns)
-    parts = {}
-    for c in _TIME_COLUMNS:
-        v = _numbers(frame, c, path)
-        bad = v != np.round(v)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(path, f"row {i + 2}, column {c}", f"{frame[c].iloc[i]!r} is not a whole number")
-        parts[c] = v.astype(int)
-    period = parts["Period"]
-    bad = (period < 1) | (period > 24)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(path, f"row {i + 2}, column Period", f"{period[i]} is outside 1..24 (hour-ending periods)")
-    days = pd.to_datetime(
-        pd.DataFrame({"year": parts["Year"], "month": parts["Month"], "day": parts["Day"]}), errors="coerce"
-    )
-    if days.isna().any():
-        i = int(np.flatnonzero(days.isna().to_numpy())[0])
-        raise InputError(path, f"row {i + 2}", "Year, Month, Day are not a calendar date")
-    times = pd.DatetimeIndex(days + pd.to_timedelta(period - 1, unit="h")).tz_localize("UTC")
-    steps = np.diff(times.asi8)
-    bad = steps != _HOUR.value
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0]) + 1
-        raise InputError(path, f"row {i + 2}", f"{times[i]:%Y-%m-%d %H:%M} does not follow "
-                                               f"{times[i - 1]:%Y-%m-%d %H:%M} by one hour")
-    values = np.column_stack([_numbers(frame, c, path) for c in columns]) if columns else np.empty((len(frame), 0))
-    if (values < 0).any():
-        i, k = (int(v[0]) for v in np.nonzero(values < 0))
-        raise InputError(path, f"row {i + 2}, column {columns[k]}", f"negative value {values[i, k]}")
-    return pd.DatetimeIndex(times, name="time"), values
-
-
-def _window(path: Path, times: pd.DatetimeIndex, start, hours) -> slice:
-    """Rows of *times* from *start* for *hours*; InputError when outside the file's span."""
-    try:
-        t0 = pd.Timestamp(start)
-    except (TypeError, ValueError):
-        raise InputError("<arguments>", "start", f"{start!r} is not a time") from None
-    if pd.isna(t0):
-        raise InputError("<arguments>", "start", f"{start!r} is not a time")
-    t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0.tz_convert("UTC")
-    if t0 != t0.floor("h"):
-        raise InputError("<arguments>", "start", f"{start!r} is not on the hour")
-    if isinstance(hours, bool) or not isinstance(hours, (int, np.integer)) or hours < 1:
-        raise InputError("<arguments>", "hours", f"{hours!r}: give a whole number of hours >= 1")
-    first, last = times[0], times[-1]
-    end = t0 + (int(hours) - 1) * _HOUR
-    if t0 < first or end > last:
-        raise InputError(
-            path, "time",
-            f"{t0:%Y-%m-%d %H:%M} + {hours} h (to {end:%Y-%m-%d %H:%M}) is outside the data, "
-            f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC",
-        )
-    i0 = int((t0 - first) / _HOUR)
-    return slice(i0, i0 + int(hours))
-
-
-def load_rts_gmlc_series(
-    root: str | Path,
-    *,
-    start="2020-01-01 00:00",
-    hours: int = 24,
-    areas: Iterable[int] | None = None,
-    net=None,
-) -> dict:
-    """Hourly load and renewable availability for *hours* hours from *start*.
-
-    Returns a dict:
-
-    - ``"load_mw"``: DataFrame (hours x ``net.load`` index): the area totals of
-      DAY_AHEAD_regional_Load.csv times each load's ``load_share``;
-    - ``"sgen_max_mw"``: DataFrame (hours x ``net.sgen`` index): each unit's column (its GEN
-      UID) of DAY_AHEAD_pv/rtpv/wind/hydro.csv (hydro's scheduled output taken as availability);
-    - ``"area_load_mw"``: DataFrame (hours x area) of the area totals.
-
-    The index is tz-aware UTC, hourly, named ``time``: RTS period p of a day is hour p-1 of
-    that day (the data's clock, labelled UTC without a shift). *start* naive is read as UTC.
-    The net is ``load_rts_gmlc(root, areas=areas)`` unless *net* (built by
-    :func:`load_rts_gmlc`) is given; then *areas* must be None.
-    """
-    if net is None:
-        net = load_rts_gmlc(root, areas=areas)
-    elif areas is not None:
-        raise InputError("<arguments>", "areas", "give areas or net, not both (the net fixes the areas)")
-    root = _dataset_root(root)
-    for table, column in (("bus", "area"), ("load", "area"), ("load", "load_share"), ("sgen", "unit_type")):
-        if column not in net[table]:
-            raise InputError("<net>", f"net.{table}", f"no column {column!r}: give a net built by load_rts_gmlc")
-
-    # load
-    load_path = root / LOAD_FILE
-    area_list = sorted(set(net.bus["area"].astype(int)))
-    area_cols = [str(a) for a in area_list]
-    times, area_vals = _read_series(load_path, area_cols)
-    rows = _window(load_path, times, start, hours)
-    index = pd.DatetimeIndex(times[rows], freq="h", name="time")
-    area_load = pd.DataFrame(area_vals[rows], index=index, columns=area_list)
-    share = net.load["load_share"].to_numpy(dtype=float)
-    load_mw = pd.DataFrame(area_load[net.load["area"].astype(int)].to_numpy() * share,
-                           index=index, columns=net.load.index)
-
-    # renewables
-    sgen_max = pd.DataFrame(np.nan, index=index, columns=net.sgen.index)
-    for fname in sorted(set(SERIES_FILES.values())):
-        units = net.sgen.index[net.sgen["unit_type"].map(SERIES_FILES) == fname]
-        if not len(units):
-            continue
-        path = root / fname
-        names = [str(n) for n in net.sgen.loc[units, "name"]]
-        ftimes, vals = _read_series(path, names)
-        frows = _window(path, ftimes, start, hours)
-        if not ftimes[frows].equals(index):
-            raise InputError(path, "time", f"its hours do not match those of {LOAD_FILE}")
-        sgen_max.loc[:, units] = vals[frows]
-    unmapped = sgen_max.columns[sgen_max.isna().any()]
-    if len(unmapped):
-        s = unmapped[0]
-        raise InputError("<net>", f"sgen {s} ({net.sgen.at[s, 'name']})",
-                         f"unit type {net.sgen.at[s, 'unit_type']!r} has no DAY_AHEAD series")
-    return {"load_mw": load_mw, "sgen_max_mw": sgen_max, "area_load_mw": area_load}
-
-
-def apply_hour(net, series: dict, t) -> None:
-    """Write hour *t* of *series* (from :func:`load_rts_gmlc_series`) into *net*, in place.
-
-    *t* is a row position (int) or a time (str or Timestamp; naive = UTC) of the series.
-    Sets ``net.load.p_mw`` (and ``q_mvar`` at the bus's constant MVAR/MW ratio), the sgens'
-    ``max_p_mw`` (availability) and their ``p_mw`` (the uncurtailed output: what a
-    non-controllable sgen injects and a power flow uses; the OPF may curtail a controllable one).
-    """
-    load, avail = series["load_mw"], series["sgen_max_mw"]
-    if isinstance(t, (int, np.integer)) and not isinstance(t, bool):
-        if not -len(load) <= t < len(load):
-            raise InputError("<series>", "hour", f"position {t} is outside the series' {len(load)} hours")
-        pos = int(t) % len(load)
-    else:
-        try:
-            ts = pd.Timestamp(t)
-        except (TypeError, ValueError):
-            raise InputError("<series>", "hour", f"{t!r} is not a time") from None
-        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-        if ts not in load.index:
-            raise InputError("<series>", "hour", f"{ts:%Y-%m-%d %H:%M} UTC is not in the series "
-                                                 f"({load.index[0]:%Y-%m-%d %H:%M} to {load.index[-1]:%Y-%m-%d %H:%M})")
-        pos = int(load.index.get_loc(ts))
-    for table, frame in (("load", load), ("sgen", avail)):
-        missing = frame.columns.difference(net[table].index)
-        if len(missing):
-            raise InputError("<series>", f"{table} {missing[0]}", f"not in net.{table} (series of another net?)")
-    p = load.iloc[pos]
-    net.load.loc[p.index, "p_mw"] = p.to_numpy()
-    if "q_per_p" in net.load:
-        net.load.loc[p.index, "q_mvar"] = p.to_numpy() * net.load.loc[p.index, "q_per_p"].fillna(0.0).to_numpy()
-    a = avail.iloc[pos]
-    net.sgen.loc[a.index, "max_p_mw"] = a.to_numpy()
-    net.sgen.loc[a.index, "p_mw"] = a.to_numpy()

@@ -1,8 +1,8 @@
 """Hourly signals at data-center sites, from dispatching their regional grids.
 
-For every hour each net is re-dispatched (grids.opf.Dispatcher) with its background
-load, renewable availability and the data centers' load at their buses, and each site
-gets:
+For every hour each net is re-dispatched (:meth:`grids.grid.RegionGrid.dispatch`, the
+DC-OPF of grids.opf) with its background load, renewable availability and the data
+centers' load at their buses, and each site gets (:data:`grids.outcome.SIGNALS`):
 
 - price_usd_per_mwh: the LMP at the site's bus;
 - carbon_kg_per_kwh: the average intensity of its zone's dispatched production
@@ -15,20 +15,17 @@ gets:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from grids.opf import Dispatcher
-from grids.regions import RegionGrid, build_region, site_region
-from grids.water import onsite_wue_series
-
-SIGNALS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "lme_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh")
-_UNIT_TABLES = ("gen", "sgen", "ext_grid")
+from grids.grid import RegionGrid
+from grids.outcome import SIGNALS
+from grids.registry import build_region, site_region
 
 
-def site_signals(sites: list[str], start, hours: int, *, seed: int = 0, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def site_signals(sites: list[str], start: pd.Timestamp | str, hours: int,
+                 *, seed: int = 0, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Per signal a (time x site) frame for the shipped nets holding *sites*.
 
     *dc_load_mw*: data-center load per hour (rows) and site (columns), MW, added at the
@@ -50,80 +47,14 @@ def grid_regions(sites: list[str], *, seed: int = 0) -> list[RegionGrid]:
     return [build_region(name, seed=seed) for name in dict.fromkeys(site_region(s) for s in sites)]
 
 
-def region_hours(rg: RegionGrid, start, hours: int, *, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def region_hours(rg: RegionGrid, start: pd.Timestamp | str, hours: int,
+                 *, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Dispatch one region hour by hour; per signal a (time x the region's sites) frame."""
-    grid = RegionHours(rg, start, hours)
+    grid = rg.for_hours(start, hours)
+    sites = list(grid.sites)
     extra = None
     if dc_load_mw is not None:
-        extra = dc_load_mw.reindex(index=grid.times, columns=grid.sites).fillna(0.0).to_numpy(float)
+        extra = dc_load_mw.reindex(index=grid.times, columns=sites).fillna(0.0).to_numpy(float)
     outcomes = [grid.dispatch(k, None if extra is None else extra[k]) for k in range(hours)]
-    return {name: pd.DataFrame(np.array([getattr(o, name) for o in outcomes]), index=grid.times, columns=grid.sites)
+    return {name: pd.DataFrame(np.array([getattr(o, name) for o in outcomes]), index=grid.times, columns=sites)
             for name in SIGNALS}
-
-
-@dataclass(frozen=True)
-class HourOutcome:
-    """One region-hour's dispatch as the data centers and the accounting see it.
-    Site arrays follow RegionHours.sites."""
-
-    price_usd_per_mwh: np.ndarray  # LMP at each site's bus
-    carbon_kg_per_kwh: np.ndarray  # average intensity of the site's zone
-    lme_kg_per_kwh: np.ndarray  # marginal emissions at the site's bus
-    wue_l_per_kwh: np.ndarray  # on-site WUE from wet-bulb temperature
-    ewif_l_per_kwh: np.ndarray  # off-site water intensity of the zone's mix
-    emissions_kg: float  # the whole region's generation emissions this hour
-    cost_usd: float  # generation cost
-    consumers_cost_usd: float  # LMP x background load, summed over the net's loads (who pays)
-    demand_mw: float  # total demand served, data centers included
-    shed_mw: float
-
-
-class RegionHours:
-    """One region's grid hour by hour: re-dispatch it with the data centers' load at their
-    buses and read what each site sees. Built once; `dispatch` warm-starts from the last hour."""
-
-    def __init__(self, rg: RegionGrid, start, hours: int):
-        self.region = rg
-        self.profiles = rg.hourly(start, hours)
-        self.times = self.profiles.load_mw.index
-        net = rg.net
-        self.dispatcher = Dispatcher(net, name=rg.name)
-        self.sites = list(rg.sites)
-        self._site_bus = np.array([rg.sites[s] for s in self.sites])
-        zones = list(rg.spec["zones"])
-        self._zone_of_site = np.array([zones.index(rg.site_zone[s]) for s in self.sites])
-        self._zones = len(zones)
-        units = pd.concat([net[t][["zone", "fuel", "co2_kg_per_mwh", "water_l_per_mwh"]] for t in _UNIT_TABLES if len(net[t])])
-        self._unit_zone = units["zone"].map({z: k for k, z in enumerate(zones)}).to_numpy(int)
-        self._co2 = units["co2_kg_per_mwh"].to_numpy(float)
-        self._water = units["water_l_per_mwh"].to_numpy(float)
-        self._load_bus = net.load["bus"].reindex(self.profiles.load_mw.columns).to_numpy()
-        self._wue = np.column_stack([onsite_wue_series(s, self.times[0], len(self.times)).to_numpy() for s in self.sites])
-
-    def dispatch(self, k: int, site_mw: np.ndarray | None = None) -> HourOutcome:
-        """Hour *k* with *site_mw* (one value per site, MW; None = no data centers)."""
-        net = self.region.net
-        load = self.profiles.load_mw.iloc[k]
-        result = self.dispatcher.solve(
-            load_mw=load,
-            sgen_max_mw=self.profiles.sgen_max_mw.iloc[k],
-            extra_bus_mw=None if site_mw is None else pd.Series(site_mw, index=self._site_bus),
-            hour_label=self.times[k],
-        )
-        p = np.concatenate([getattr(result, f"{t}_p_mw").reindex(net[t].index).to_numpy(float) for t in _UNIT_TABLES if len(net[t])])
-        p = np.where(p > 1e-9, p, 0.0)  # exports through an ext_grid are not production
-        produced = np.bincount(self._unit_zone, weights=p, minlength=self._zones)
-        safe = np.where(produced > 0, produced, np.nan)
-        lmp = result.lmp_usd_per_mwh
-        return HourOutcome(
-            price_usd_per_mwh=lmp.reindex(self._site_bus).to_numpy(float),
-            carbon_kg_per_kwh=(np.bincount(self._unit_zone, weights=p * self._co2, minlength=self._zones) / safe / 1000.0)[self._zone_of_site],
-            lme_kg_per_kwh=result.lme_kg_per_mwh.reindex(self._site_bus).to_numpy(float) / 1000.0,
-            wue_l_per_kwh=self._wue[k],
-            ewif_l_per_kwh=(np.bincount(self._unit_zone, weights=p * self._water, minlength=self._zones) / safe / 1000.0)[self._zone_of_site],
-            emissions_kg=float(result.emissions_kg),
-            cost_usd=float(result.cost_usd),
-            consumers_cost_usd=float(np.nansum(lmp.reindex(self._load_bus).to_numpy(float) * load.to_numpy(float))),
-            demand_mw=float(result.load_mw),
-            shed_mw=result.shed_total_mw,
-        )

@@ -17,21 +17,22 @@
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Mapping
+from collections.abc import Mapping
+from functools import cache
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from cosim.errors import InputError
+from grids.errors import InputError
+from grids.files import read_yaml
 from grids.fleet import DATA_DIR, fuel_factors
 
 WETBULB_FILE = DATA_DIR / "wetbulb.yaml"
 WUE_FLOOR = 0.05
 
 
-def onsite_wue_l_per_kwh(tw_f, cycles: float = 6.0):
+def onsite_wue_l_per_kwh(tw_f: float | np.ndarray | pd.Series | pd.DataFrame, cycles: float = 6.0
+                         ) -> float | np.ndarray | pd.Series | pd.DataFrame:
     """On-site water usage effectiveness (L/kWh) at wet-bulb temperature *tw_f* (deg F).
 
     Vectorized: a scalar gives a float, an array an array, a Series / DataFrame the same
@@ -60,14 +61,14 @@ def _water_by_fuel() -> pd.Series:
     return fuel_factors()["water_l_per_mwh"]
 
 
-def offsite_ewif_l_per_kwh(mix):
+def offsite_ewif_l_per_kwh(mix: Mapping[str, float] | pd.Series | pd.DataFrame) -> float | pd.Series:
     """Water intensity (L/kWh) of a dispatched generation mix.
 
     *mix* may be:
 
     - a mapping or Series fuel -> MW (e.g. ``DispatchResult.fuel_mix_mw``): a float;
     - a dispatched unit table with columns ``p_mw`` and either ``water_l_per_mwh`` or
-      ``fuel`` (e.g. :func:`grids.regions.dispatched_units`, or ``net.gen`` joined with
+      ``fuel`` (e.g. :func:`grids.reference.dispatched_units`, or ``net.gen`` joined with
       ``net.res_gen``): a float;
     - a DataFrame with one column per fuel (rows = hours, values MW): a Series per row.
 
@@ -109,14 +110,10 @@ def offsite_ewif_l_per_kwh(mix):
     raise InputError("<mix>", "type", f"expected a fuel -> MW mapping or a unit table, got {type(mix).__name__}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def wetbulb_climatology() -> dict[str, dict]:
     """Per DC location: timezone, tw_mean_f, tw_amplitude_f, peak_hour_local, basis."""
-    try:
-        with open(WETBULB_FILE, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(WETBULB_FILE, "file", f"cannot read ({exc})") from None
+    doc = read_yaml(WETBULB_FILE)
     out = {}
     for site, d in (doc or {}).get("sites", {}).items():
         try:
@@ -128,7 +125,7 @@ def wetbulb_climatology() -> dict[str, dict]:
     return out
 
 
-def wet_bulb_f(site: str, start, hours: int) -> pd.Series:
+def wet_bulb_f(site: str, start: pd.Timestamp | str, hours: int) -> pd.Series:
     """Hourly wet-bulb temperature (deg F) at a DC location, UTC index ``time``:
     mean + amplitude / 2 x cos(2 pi (local hour + 0.5 - peak hour) / 24)."""
     clim = wetbulb_climatology()
@@ -146,6 +143,6 @@ def wet_bulb_f(site: str, start, hours: int) -> pd.Series:
     return pd.Series(tw, index=times, name=f"wet_bulb_f:{site}")
 
 
-def onsite_wue_series(site: str, start, hours: int, cycles: float = 6.0) -> pd.Series:
+def onsite_wue_series(site: str, start: pd.Timestamp | str, hours: int, cycles: float = 6.0) -> pd.Series:
     """Hourly on-site WUE (L/kWh) at a DC location from :func:`wet_bulb_f`."""
     return onsite_wue_l_per_kwh(wet_bulb_f(site, start, hours), cycles=cycles).rename(f"wue_l_per_kwh:{site}")

@@ -16,8 +16,7 @@ import numpy as np
 import pandapower as pp
 import pytest
 
-from cosim.accounting import (attributional_kg, consequential_kg, consumers_cost_change_usd, first_order_kg,
-                              rebound)
+from cosim.accounting import attributional_kg, consequential_kg, consumers_cost_change_usd, first_order_kg, rebound
 from grids.opf import Dispatcher
 
 
@@ -26,7 +25,7 @@ def _region(units: list[tuple[float, float, float]], load_mw: float) -> Dispatch
     net = pp.create_empty_network()
     bus = pp.create_bus(net, 110)
     pp.create_load(net, bus, p_mw=load_mw)
-    for n, (p_max, cost, co2) in enumerate(units):
+    for n, (p_max, cost, _co2) in enumerate(units):
         pp.create_gen(net, bus, p_mw=0, min_p_mw=0, max_p_mw=p_max, controllable=True, slack=n == 0)
         pp.create_poly_cost(net, n, "gen", cp1_eur_per_mw=cost)
     net.gen["co2_kg_per_mwh"] = [co2 for _, _, co2 in units]

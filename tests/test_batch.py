@@ -28,7 +28,7 @@ import pytest
 from cosim.batch import dask_client, run_batch
 from cosim.catalog import CATALOG, HEADLINE, Catalog, read_runs
 from cosim.runner import run_scenario
-from cosim.scenario import load_scenario
+from cosim.scenario_files import load_scenario
 from cosim.sweep import load_sweep
 from tests.test_cli import assert_bad_input, cosim
 
@@ -232,7 +232,7 @@ def test_ctrl_c_keeps_completed_runs_and_a_rerun_resumes(tmp_path):
     recorded = catalog_rows(out)
     assert 1 <= len(recorded) < 8
     assert re.search(rf"{len(recorded)} run\(s\) recorded in .*catalog.duckdb; rerun to resume", said(stderr)), stderr
-    for run_id, r in recorded[recorded["status"] == "ok"].iterrows():
+    for run_id in recorded.index[recorded["status"] == "ok"]:
         assert (out / "runs" / run_id / "summary.json").is_file()
     done_ok = int((recorded["status"] == "ok").sum())
     proc = batch(sweep, "--workers", 2, "--out", out, "--data-dir", tmp_path, cwd=tmp_path)

@@ -190,7 +190,7 @@ def test_parquet_contract(runs):
 
 
 def _without_timing(text: str) -> list[str]:
-    pattern = re.compile(r'^\s*"(%s)":' % "|".join(TIMING_KEYS))
+    pattern = re.compile(r'^\s*"(' + "|".join(TIMING_KEYS) + ')":')
     return [line for line in text.splitlines() if not pattern.match(line)]
 
 

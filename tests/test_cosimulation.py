@@ -28,15 +28,16 @@ import pandas as pd
 import pytest
 
 from agents import DataCenter, GridAgent, OperatorAgent, UserAgent
-from cosim.cosimulation import COUPLINGS, CoSimulation, Herding, Market
+from cosim.cosimulation import CoSimulation, Herding, Market
 from cosim.errors import InputError
 from cosim.glb import make_policy, solve_offline
 from cosim.instance import build_instance
 from cosim.metrics import site_hourly
+from cosim.options import COUPLINGS
 from cosim.runner import decision_instance, run_scenario
-from cosim.scenario import load_scenario
+from cosim.scenario_files import load_scenario
 from grids.opf import LoadShedWarning
-from grids.signals import RegionHours, grid_regions
+from grids.signals import grid_regions
 from tests.test_cli import assert_bad_input, cosim
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -88,10 +89,10 @@ def _models(result):
 
 
 def _fresh_grids(spec, result, model):
-    """(index, grid agent, RegionHours on freshly built nets, positions of the grid's sites)
+    """(index, grid agent, the grid over the horizon on freshly built nets, positions of the grid's sites)
     for every grid of *model*: what a test re-dispatches to check the model's signals."""
     sites = [dc.site for dc in spec.datacenters]
-    fresh = {rg.name: RegionHours(rg, result.instance.times[0], HOURS) for rg in grid_regions(sites, seed=spec.seed)}
+    fresh = {rg.name: rg.for_hours(result.instance.times[0], HOURS) for rg in grid_regions(sites, seed=spec.seed)}
     for g, grid in enumerate(model.grids):
         hours = fresh[grid.name]
         yield g, grid, hours, [sites.index(s) for s in hours.sites]
@@ -107,7 +108,7 @@ def _assert_signals(outcome, signals, at, k, msg):
 
 def _requests(model) -> np.ndarray:
     """(A, T) requests served on each arc."""
-    return model.x * model.demand[model.arcs.j]
+    return model.log.x * model.log.demand[model.arcs.j]
 
 
 def _capacity_used(model) -> np.ndarray:
@@ -120,15 +121,15 @@ def _away_share(model) -> np.ndarray:
     """(J, T) share of each user's demand served away from its local site."""
     a, inst = model.arcs, model.inst
     away = (a.i != inst.local[a.j]).astype(float)
-    return a.by_user @ (away[:, None] * model.x)
+    return a.by_user @ (away[:, None] * model.log.x)
 
 
 def _dc_mw_per_grid(model) -> np.ndarray:
     """(G, T) facility MW of the data centers on each grid agent's sites."""
     sites = [s for _, s in sorted((dc.index, dc.site) for dc in model.agents_by_type[DataCenter]
                                   if dc.operator == "operator-1")]
-    assert len(sites) == model.facility_mw.shape[0]
-    return np.array([model.facility_mw[[s in grid.sites for s in sites]].sum(axis=0) for grid in model.grids])
+    assert len(sites) == model.log.facility_mw.shape[0]
+    return np.array([model.log.facility_mw[[s in grid.sites for s in sites]].sum(axis=0) for grid in model.grids])
 
 
 def _gap(feedback: dict) -> float:
@@ -174,33 +175,33 @@ def test_hourly_invariants(runs, run):
     than it)."""
     result = runs(run)
     for name, m in _models(result):
-        t = m.demand.shape[1]
+        t = m.log.demand.shape[1]
         assert t == HOURS and m.hour == HOURS, name
-        assert (m.x >= 0).all() and (m.u >= 0).all(), name
-        assert (m.demand > 0).all(), name
+        assert (m.log.x >= 0).all() and (m.log.u >= 0).all(), name
+        assert (m.log.demand > 0).all(), name
         served = m.arcs.by_user @ _requests(m)
-        np.testing.assert_allclose(served + m.u * m.demand, m.demand, rtol=1e-9, err_msg=f"{run} {name}: served + unserved")
+        np.testing.assert_allclose(served + m.log.u * m.log.demand, m.log.demand, rtol=1e-9, err_msg=f"{run} {name}: served + unserved")
         used = _capacity_used(m)
         assert (used <= m.inst.capacity[:, None] * (1 + 1e-6)).all(), (run, name, (used / m.inst.capacity[:, None]).max())
         # the facility load the grids saw is the one the decisions imply
         a = m.arcs
         it_kwh = a.by_dc @ (m.inst.energy_kwh_per_request[a.k][:, None] * _requests(m))
-        np.testing.assert_allclose(m.facility_mw, m.inst.pue[:, None] * it_kwh / 1000.0, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(m.log.facility_mw, m.inst.pue[:, None] * it_kwh / 1000.0, rtol=1e-9, atol=1e-12)
         # power balance per grid-hour
         assert len(m.grids) == 6
         dc_mw = _dc_mw_per_grid(m)
-        np.testing.assert_allclose(m.grid_demand_mw, m.grid_background_mw + dc_mw, rtol=1e-9,
+        np.testing.assert_allclose(m.log.grid_demand_mw, m.log.grid_background_mw + dc_mw, rtol=1e-9,
                                    err_msg=f"{run} {name}: grid demand = background + data centers")
-        assert (m.shed_mw >= 0).all() and (m.shed_mw <= m.grid_demand_mw + 1e-9).all(), (run, name)
-        background = np.array([g.hours.profiles.load_mw.sum(axis=1).to_numpy(float) for g in m.grids])
-        np.testing.assert_allclose(m.grid_background_mw, background, rtol=1e-12)
+        assert (m.log.shed_mw >= 0).all() and (m.log.shed_mw <= m.log.grid_demand_mw + 1e-9).all(), (run, name)
+        background = np.array([g.grid.profiles.load_mw.sum(axis=1).to_numpy(float) for g in m.grids])
+        np.testing.assert_allclose(m.log.grid_background_mw, background, rtol=1e-12)
         # metrics agree with the hourly records
         metrics = result.metrics[name]
         assert metrics["served_requests"] == pytest.approx(served.sum(), rel=1e-9)
-        assert metrics["served_requests"] + metrics["unserved_requests"] == pytest.approx(m.demand.sum(), rel=1e-9)
+        assert metrics["served_requests"] + metrics["unserved_requests"] == pytest.approx(m.log.demand.sum(), rel=1e-9)
         gf = metrics["grid_feedback"]
-        assert gf["shed_mwh"] == pytest.approx(m.shed_mw.sum(), abs=1e-9)
-        assert gf["ai_share"] == pytest.approx(m.facility_mw.sum() / m.grid_background_mw.sum(), rel=1e-12)
+        assert gf["shed_mwh"] == pytest.approx(m.log.shed_mw.sum(), abs=1e-9)
+        assert gf["ai_share"] == pytest.approx(m.log.facility_mw.sum() / m.log.grid_background_mw.sum(), rel=1e-12)
 
 
 @pytest.mark.parametrize("share", ["tiny", "large"])
@@ -210,7 +211,7 @@ def test_open_coupling_decides_on_the_exogenous_signals(runs, share):
     result = runs(f"{share}-open")
     for name, m in _models(result):
         for signal in SIGNALS:
-            np.testing.assert_array_equal(m.seen[signal], getattr(result.instance, signal), err_msg=f"{name} {signal}")
+            np.testing.assert_array_equal(m.log.seen[signal], getattr(result.instance, signal), err_msg=f"{name} {signal}")
 
 
 def test_lagged_coupling_publishes_hour_t_with_the_load_of_hour_t_minus_1(runs, spec):
@@ -220,17 +221,17 @@ def test_lagged_coupling_publishes_hour_t_with_the_load_of_hour_t_minus_1(runs, 
     result = runs("large-lagged")
     for name, m in _models(result):
         for signal in SIGNALS:
-            np.testing.assert_array_equal(m.seen[signal][:, 0], getattr(result.instance, signal)[:, 0])
+            np.testing.assert_array_equal(m.log.seen[signal][:, 0], getattr(result.instance, signal)[:, 0])
         for g, grid, hours, at in _fresh_grids(spec, result, m):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", LoadShedWarning)
                 for k in range(HOURS):
-                    realized = hours.dispatch(k, m.facility_mw[at, k])
-                    assert realized.emissions_kg == pytest.approx(m.emissions_with_kg[g, k], rel=1e-9)
-                    _assert_signals(realized, m.realized, at, k, f"{name} {grid.name} realized")
+                    realized = hours.dispatch(k, m.log.facility_mw[at, k])
+                    assert realized.emissions_kg == pytest.approx(m.log.emissions_with_kg[g, k], rel=1e-9)
+                    _assert_signals(realized, m.log.realized, at, k, f"{name} {grid.name} realized")
                     if k > 0:
-                        published = hours.dispatch(k, m.facility_mw[at, k - 1])
-                        _assert_signals(published, m.seen, at, k, f"{name} {grid.name} seen")
+                        published = hours.dispatch(k, m.log.facility_mw[at, k - 1])
+                        _assert_signals(published, m.log.seen, at, k, f"{name} {grid.name} seen")
 
 
 # ======================================================================================
@@ -300,7 +301,7 @@ def test_nearest_in_open_coupling_realizes_the_signals_it_was_shown(spec):
     result = run_scenario(spec, policies=["nearest"], mode="online", coupling="open")
     m = result.models["nearest"]
     for signal in SIGNALS:
-        np.testing.assert_allclose(m.seen[signal], m.realized[signal], rtol=1e-9, atol=1e-12, err_msg=signal)
+        np.testing.assert_allclose(m.log.seen[signal], m.log.realized[signal], rtol=1e-9, atol=1e-12, err_msg=signal)
     gf = result.metrics["nearest"]["grid_feedback"]
     assert gf["savings"]["emissions_realized_t"] == pytest.approx(0.0, abs=1e-9)
 
@@ -328,7 +329,7 @@ def test_ai_share_scales_the_first_baseline_to_the_share(spec, runs):
     for g, grid in enumerate(m.grids):
         at = np.array([s in grid.sites for s in sites])
         drawn = (baseline_mw[at] * factor[at, None]).sum(axis=0).mean()
-        assert drawn == pytest.approx(LARGE * m.grid_background_mw[g].mean(), rel=1e-9), grid.name
+        assert drawn == pytest.approx(LARGE * m.log.grid_background_mw[g].mean(), rel=1e-9), grid.name
     gf = runs("large-lagged").metrics["cost-glb"]["grid_feedback"]
     realized = gf["ai_share"]
     assert 0.8 * LARGE < realized < 1.2 * LARGE, realized
@@ -337,7 +338,7 @@ def test_ai_share_scales_the_first_baseline_to_the_share(spec, runs):
     # per grid: the data centers' MWh on the grid over the grid's own; weighted, the whole share
     per_grid = gf["ai_share_per_grid"]
     assert set(per_grid) == GRIDS
-    own = {g.name: m.grid_background_mw[n].sum() for n, g in enumerate(m.grids)}
+    own = {g.name: m.log.grid_background_mw[n].sum() for n, g in enumerate(m.grids)}
     drawn = _dc_mw_per_grid(m).sum(axis=1)
     for n, grid in enumerate(m.grids):
         assert per_grid[grid.name] == pytest.approx(drawn[n] / own[grid.name], rel=1e-9), grid.name
@@ -357,9 +358,9 @@ def test_lagged_and_open_agree_at_a_tiny_share(runs):
     open_, lagged = runs("tiny-open"), runs("tiny-lagged")
     for name in POLICIES:
         mo, ml = open_.models[name], lagged.models[name]
-        np.testing.assert_allclose(ml.seen["price_usd_per_mwh"], mo.seen["price_usd_per_mwh"], rtol=1e-9)
-        np.testing.assert_allclose(ml.seen["lme_kg_per_kwh"], mo.seen["lme_kg_per_kwh"], rtol=1e-9)
-        assert np.abs(ml.facility_mw - mo.facility_mw).max() <= 1e-3 * mo.facility_mw.max(), name
+        np.testing.assert_allclose(ml.log.seen["price_usd_per_mwh"], mo.log.seen["price_usd_per_mwh"], rtol=1e-9)
+        np.testing.assert_allclose(ml.log.seen["lme_kg_per_kwh"], mo.log.seen["lme_kg_per_kwh"], rtol=1e-9)
+        assert np.abs(ml.log.facility_mw - mo.log.facility_mw).max() <= 1e-3 * mo.log.facility_mw.max(), name
         go, gl = open_.metrics[name]["grid_feedback"], lagged.metrics[name]["grid_feedback"]
         assert gl["emissions_consequential_t"] == pytest.approx(go["emissions_consequential_t"], rel=1e-5)
         assert gl["energy_cost_realized_usd"] == pytest.approx(go["energy_cost_realized_usd"], rel=1e-5)
@@ -372,11 +373,11 @@ def test_lagged_and_open_differ_at_a_large_share(runs):
     open_, lagged = runs("large-open"), runs("large-lagged")
     for name in POLICIES:
         mo, ml = open_.models[name], lagged.models[name]
-        np.testing.assert_array_equal(ml.seen["price_usd_per_mwh"][:, 0], mo.seen["price_usd_per_mwh"][:, 0])
-        np.testing.assert_array_equal(ml.x[:, 0], mo.x[:, 0])
-        assert np.abs(ml.seen["price_usd_per_mwh"][:, 1:] - mo.seen["price_usd_per_mwh"][:, 1:]).max() > 10.0, name
-        assert np.abs(ml.x - mo.x).max() > 0.1, name
-        assert np.abs(ml.facility_mw - mo.facility_mw).max() > 0.05 * mo.facility_mw.max(), name
+        np.testing.assert_array_equal(ml.log.seen["price_usd_per_mwh"][:, 0], mo.log.seen["price_usd_per_mwh"][:, 0])
+        np.testing.assert_array_equal(ml.log.x[:, 0], mo.log.x[:, 0])
+        assert np.abs(ml.log.seen["price_usd_per_mwh"][:, 1:] - mo.log.seen["price_usd_per_mwh"][:, 1:]).max() > 10.0, name
+        assert np.abs(ml.log.x - mo.log.x).max() > 0.1, name
+        assert np.abs(ml.log.facility_mw - mo.log.facility_mw).max() > 0.05 * mo.log.facility_mw.max(), name
         go, gl = open_.metrics[name]["grid_feedback"], lagged.metrics[name]["grid_feedback"]
         assert go["coupling"] == "open" and gl["coupling"] == "lagged"
         assert gl["emissions_first_order_t"] != pytest.approx(go["emissions_first_order_t"], rel=1e-3)
@@ -396,17 +397,15 @@ def test_iterate_records_its_iterations(runs, share):
     one hour at the cap (20)."""
     result = runs(f"{share}-iterate")
     for name, m in _models(result):
-        it, res = m.iterations, m.residual
-        assert ((it >= 1) & (it <= m.iterate_max)).all(), (name, it)
+        it, res = m.log.iterations, m.log.residual
+        assert ((it >= 1) & (it <= m.coupling.max_rounds)).all(), (name, it)
         assert it.max() > 1, (name, it)  # the loop did iterate
-        converged = res <= m.iterate_tol
-        assert (converged | (it == m.iterate_max)).all(), (name, it, res)
+        converged = res <= m.log.iterate_tol
+        assert (converged | (it == m.coupling.max_rounds)).all(), (name, it, res)
         gf = result.metrics[name]["grid_feedback"]["iterations"]
         assert gf["mean"] == pytest.approx(it.mean())
         assert gf["max"] == it.max()
         assert gf["unconverged_hours"] == int((~converged).sum())
-        frame = m.datacollector.get_model_vars_dataframe()
-        np.testing.assert_array_equal(frame["iterations"].to_numpy(), it)
 
 
 @pytest.mark.parametrize("share", ["tiny", "large"])
@@ -417,14 +416,14 @@ def test_iterate_residual_is_measured_against_the_published_load(runs, spec, sha
     is a fixed point within iterate_tol, however the loop got there."""
     result = runs(f"{share}-iterate")
     for name, m in _models(result):
-        moved = np.abs(m.facility_mw - m.published_mw).sum(axis=0) / m.facility_mw.sum(axis=0)
-        np.testing.assert_allclose(m.residual, moved, rtol=1e-9, atol=1e-15, err_msg=name)
+        moved = np.abs(m.log.facility_mw - m.log.published_mw).sum(axis=0) / m.log.facility_mw.sum(axis=0)
+        np.testing.assert_allclose(m.log.residual, moved, rtol=1e-9, atol=1e-15, err_msg=name)
         for _, grid, hours, at in _fresh_grids(spec, result, m):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", LoadShedWarning)
                 for k in range(HOURS):
-                    published = hours.dispatch(k, m.published_mw[at, k])
-                    _assert_signals(published, m.seen, at, k, f"{name} {grid.name} seen")
+                    published = hours.dispatch(k, m.log.published_mw[at, k])
+                    _assert_signals(published, m.log.seen, at, k, f"{name} {grid.name} seen")
 
 
 def test_iterate_jump_reaches_the_relaxed_fixed_point_in_fewer_rounds(spec):
@@ -445,20 +444,20 @@ def test_iterate_jump_reaches_the_relaxed_fixed_point_in_fewer_rounds(spec):
                                         coupling="iterate", iterate_jump=jump, seed=spec.seed)
             models[jump].run()
         jumped, plain = models[True], models[False]
-        tol = plain.iterate_tol
-        both = (plain.residual <= tol) & (jumped.residual <= tol)
-        assert both.sum() >= 4, (name, plain.residual, jumped.residual)
-        apart = np.abs(jumped.facility_mw - plain.facility_mw).sum(axis=0) / plain.facility_mw.sum(axis=0)
+        tol = plain.log.iterate_tol
+        both = (plain.log.residual <= tol) & (jumped.log.residual <= tol)
+        assert both.sum() >= 4, (name, plain.log.residual, jumped.log.residual)
+        apart = np.abs(jumped.log.facility_mw - plain.log.facility_mw).sum(axis=0) / plain.log.facility_mw.sum(axis=0)
         assert apart[both].max() <= 2 * tol, (name, apart)
-        assert jumped.iterations.sum() < plain.iterations.sum(), (name, jumped.iterations, plain.iterations)
-        assert (jumped.residual > tol).sum() <= (plain.residual > tol).sum(), name
+        assert jumped.log.iterations.sum() < plain.log.iterations.sum(), (name, jumped.log.iterations, plain.log.iterations)
+        assert (jumped.log.residual > tol).sum() <= (plain.log.residual > tol).sum(), name
 
 
 @pytest.mark.parametrize("run", ["tiny-offline", "tiny-open", "large-lagged"])
 def test_other_couplings_decide_once_per_hour(runs, run):
     result = runs(run)
     for name, m in _models(result):
-        assert (m.iterations == 1).all() and (m.residual == 0).all(), name
+        assert (m.log.iterations == 1).all() and (m.log.residual == 0).all(), name
         assert result.metrics[name]["grid_feedback"]["iterations"] == {"mean": 1.0, "max": 1, "unconverged_hours": 0}
 
 
@@ -474,7 +473,7 @@ def test_three_operators_serve_what_one_serves_and_combine_their_decisions(runs)
     one, three = runs("large-lagged"), runs("large-lagged-3ops")
     for name in POLICIES:
         m1, m3 = one.models[name], three.models[name]
-        np.testing.assert_allclose(m3.demand, m1.demand, rtol=1e-12)
+        np.testing.assert_allclose(m3.log.demand, m1.log.demand, rtol=1e-12)
         assert _requests(m3).sum() == pytest.approx(_requests(m1).sum(), rel=1e-6)
         assert three.metrics[name]["served_requests"] == pytest.approx(one.metrics[name]["served_requests"], rel=1e-6)
         assert three.metrics[name]["grid_feedback"]["operators"] == 3
@@ -482,17 +481,18 @@ def test_three_operators_serve_what_one_serves_and_combine_their_decisions(runs)
         assert [op.name for op in operators] == ["operator-1", "operator-2", "operator-3"]
         # the last hour's decisions, combined
         k = HOURS - 1
-        np.testing.assert_allclose(m3.x[:, k], np.mean([op.x for op in operators], axis=0), rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(m3.u[:, k], np.mean([op.u for op in operators], axis=0), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(m3.log.x[:, k], np.mean([op.committed.x for op in operators], axis=0), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(m3.log.u[:, k], np.mean([op.committed.u for op in operators], axis=0), rtol=1e-12, atol=1e-15)
         a = m3.arcs
         for op in operators:
             np.testing.assert_allclose(op.arcs.k, a.k)
-            used = a.by_dc @ (m3.inst.resources_per_request[a.k] * op.x * m3.demand[a.j, k] / 3)
+            used = a.by_dc @ (m3.inst.resources_per_request[a.k] * op.committed.x * m3.log.demand[a.j, k] / 3)
             dcs = sorted((dc.index, dc.capacity) for dc in m3.agents_by_type[DataCenter] if dc.operator == op.name)
             capacity = np.array([c for _, c in dcs])
             np.testing.assert_allclose(capacity, m3.inst.capacity / 3, rtol=1e-12)
             assert (used <= capacity * (1 + 1e-6)).all(), op.name
-        np.testing.assert_allclose(sum(m3._load(op.x, k) for op in operators), m3.facility_mw[:, k], rtol=1e-9)
+        drawn = sum(m3.load_mw(op.committed, m3.log.demand[:, k]) for op in operators)
+        np.testing.assert_allclose(drawn, m3.log.facility_mw[:, k], rtol=1e-9)
 
 
 def test_damping_lowers_the_load_swing(runs):
@@ -510,7 +510,7 @@ def test_damping_lowers_the_load_swing(runs):
 
 def test_load_swing_is_the_documented_mean(runs):
     m = runs("large-lagged-3ops").models["cost-glb"]
-    f = m.facility_mw
+    f = m.log.facility_mw
     expected = np.mean(np.abs(np.diff(f, axis=1)).sum(axis=0) / f[:, 1:].sum(axis=0))
     assert runs("large-lagged-3ops").metrics["cost-glb"]["grid_feedback"]["load_swing"] == pytest.approx(expected)
 
@@ -543,9 +543,9 @@ def test_open_operators_without_feedback_decide_as_one(spec):
     for name, atol in (("cost-glb", 1e-6), ("se-glb", 1e-2)):
         m1, m3 = one.models[name], three.models[name]
         for op in m3.operators:
-            assert op.solver.inst.weights.social_weight_usd == pytest.approx(one.instance.weights.social_weight_usd / 3)
-        np.testing.assert_allclose(m3.x, m1.x, atol=atol, err_msg=name)
-        moved = np.abs(m3.facility_mw - m1.facility_mw).sum(axis=0) / m1.facility_mw.sum(axis=0)
+            assert op.rule.inst.weights.social_weight_usd == pytest.approx(one.instance.weights.social_weight_usd / 3)
+        np.testing.assert_allclose(m3.log.x, m1.log.x, atol=atol, err_msg=name)
+        moved = np.abs(m3.log.facility_mw - m1.log.facility_mw).sum(axis=0) / m1.log.facility_mw.sum(axis=0)
         assert moved.max() < 1e-5, (name, moved)  # measured se-glb 9.7e-7, cost-glb 0
         assert three.metrics[name]["solve"]["objective_usd"] == pytest.approx(
             one.metrics[name]["solve"]["objective_usd"], rel=1e-6), name
@@ -557,8 +557,8 @@ def test_sequential_with_one_operator_is_the_plain_lagged_run(spec):
     was, doubled se-glb's env_so_far and moved fractions by up to 0.58)."""
     plain = run_scenario(spec, policies=["se-glb"], mode="online", coupling="lagged")
     seq = run_scenario(spec, policies=["se-glb"], mode="online", coupling="lagged", herding=Herding(sequential=True))
-    np.testing.assert_allclose(seq.models["se-glb"].x, plain.models["se-glb"].x, atol=1e-6)
-    for a, b in zip(seq.models["se-glb"].operators[0].solver.env_so_far, plain.models["se-glb"].operators[0].solver.env_so_far):
+    np.testing.assert_allclose(seq.models["se-glb"].log.x, plain.models["se-glb"].log.x, atol=1e-6)
+    for a, b in zip(seq.models["se-glb"].operators[0].rule.env_so_far, plain.models["se-glb"].operators[0].rule.env_so_far):
         np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
@@ -571,11 +571,11 @@ def test_no_elasticity_keeps_the_base_demand(runs):
     for run in ("tiny-lagged", "large-lagged"):
         result = runs(run)
         for name, m in _models(result):
-            np.testing.assert_allclose(m.demand, result.instance.demand, rtol=1e-12)
+            np.testing.assert_allclose(m.log.demand, result.instance.demand, rtol=1e-12)
             dr = result.metrics[name]["demand_response"]
             assert dr["elasticity"] == 0.0 and dr["requests_added_share"] == pytest.approx(0.0, abs=1e-12)
             users = sorted(m.agents_by_type[UserAgent], key=lambda u: u.index)
-            np.testing.assert_allclose([u.demand for u in users], m.demand[:, -1], rtol=1e-12)
+            np.testing.assert_allclose([u.demand for u in users], m.log.demand[:, -1], rtol=1e-12)
 
 
 def test_elastic_users_answer_the_price_of_inference(runs):
@@ -587,15 +587,15 @@ def test_elastic_users_answer_the_price_of_inference(runs):
     for name, m in _models(result):
         dr = result.metrics[name]["demand_response"]
         assert dr["elasticity"] == 0.5
-        np.testing.assert_allclose(m.demand[:, 0], inst.demand[:, 0], rtol=1e-12)
-        assert np.abs(m.demand / inst.demand - 1).max() > 1e-3, name
+        np.testing.assert_allclose(m.log.demand[:, 0], inst.demand[:, 0], rtol=1e-12)
+        assert np.abs(m.log.demand / inst.demand - 1).max() > 1e-3, name
         assert abs(dr["requests_added_share"]) > 1e-3, (name, dr["requests_added_share"])
         assert dr["requests_base"] == pytest.approx(inst.demand.sum(), rel=1e-12)
-        assert dr["requests_realized"] == pytest.approx(m.demand.sum(), rel=1e-12)
-        assert dr["requests_added_share"] == pytest.approx(m.demand.sum() / inst.demand.sum() - 1, rel=1e-9)
+        assert dr["requests_realized"] == pytest.approx(m.log.demand.sum(), rel=1e-12)
+        assert dr["requests_added_share"] == pytest.approx(m.log.demand.sum() / inst.demand.sum() - 1, rel=1e-9)
         assert sum(t["requests_realized"] for t in dr["per_tier"].values()) == pytest.approx(dr["requests_realized"], rel=1e-12)
         assert result.metrics[name]["served_requests"] + result.metrics[name]["unserved_requests"] == pytest.approx(
-            m.demand.sum(), rel=1e-9)
+            m.log.demand.sum(), rel=1e-9)
 
 
 def test_users_without_a_local_site_price_against_their_nearest_site(spec):
@@ -617,11 +617,11 @@ def test_users_without_a_local_site_price_against_their_nearest_site(spec):
     orphan.run()
     assert home != len(sites) - 1
     assert (orphan._home[orphans] == home).all() and (orphan._home[~orphans] == inst.local[~orphans]).all()
-    np.testing.assert_allclose(orphan.demand, intact.demand, rtol=1e-12)
+    np.testing.assert_allclose(orphan.log.demand, intact.log.demand, rtol=1e-12)
     users = {m: sorted(m.agents_by_type[UserAgent], key=lambda u: u.index) for m in (intact, orphan)}
     k = 2  # the last hour's response, by hand for the orphans
     a = orphan.arcs
-    y = orphan.x[:, k] * orphan.demand[a.j, k]
+    y = orphan.log.x[:, k] * orphan.log.demand[a.j, k]
     at_home = y * inst.energy_kwh_per_request[a.k] * inst.pue[home] * inst.price_usd_per_mwh[home, k] / 1000.0
     at_last = y * inst.energy_kwh_per_request[a.k] * inst.pue[-1] * inst.price_usd_per_mwh[-1, k] / 1000.0
     for j in np.flatnonzero(orphans):
@@ -642,24 +642,24 @@ def test_offline_plan_with_elastic_demand_respects_capacity(spec):
     fits its fractions are replayed unchanged."""
     result = run_scenario(spec, policies=["cost-glb"], mode="offline", elasticity=0.5)
     m = result.models["cost-glb"]
-    plan = m.operators[0].plan
+    plan = m.plan
     a, cap = m.arcs, m.inst.capacity[:, None]
     used = _capacity_used(m)
     assert (used <= cap * (1 + 1e-6)).all(), (used / cap).max()
     # what the plan would have used on this demand
-    planned = a.by_dc @ (m.inst.resources_per_request[a.k][:, None] * plan.x * m.demand[a.j])
+    planned = a.by_dc @ (m.inst.resources_per_request[a.k][:, None] * plan.x * m.log.demand[a.j])
     over = planned > cap * (1 + 1e-6)
     assert over.any() and (planned / cap).max() > 1.1, (planned / cap).max()  # measured 1.14
     np.testing.assert_allclose(used[over], np.broadcast_to(cap, used.shape)[over], rtol=1e-9)
     cut_arc = over[a.i]  # (A, T) arcs into a site that was over-full that hour
-    np.testing.assert_array_equal(m.x[~cut_arc], plan.x[~cut_arc])
+    np.testing.assert_array_equal(m.log.x[~cut_arc], plan.x[~cut_arc])
     # the cut is unserved, and reported
     served = a.by_user @ _requests(m)
-    np.testing.assert_allclose(served + m.u * m.demand, m.demand, rtol=1e-9)
-    np.testing.assert_allclose(m.u * m.demand, plan.u * m.demand + m.replay_unserved, rtol=1e-9, atol=1e-6)
-    assert m.replay_unserved.sum() > 0 and (m.replay_unserved >= -1e-9).all()
+    np.testing.assert_allclose(served + m.log.u * m.log.demand, m.log.demand, rtol=1e-9)
+    np.testing.assert_allclose(m.log.u * m.log.demand, plan.u * m.log.demand + m.log.replay_unserved, rtol=1e-9, atol=1e-6)
+    assert m.log.replay_unserved.sum() > 0 and (m.log.replay_unserved >= -1e-9).all()
     dr = result.metrics["cost-glb"]["demand_response"]
-    assert dr["unserved_over_plan_capacity_requests"] == pytest.approx(m.replay_unserved.sum(), rel=1e-12)
+    assert dr["unserved_over_plan_capacity_requests"] == pytest.approx(m.log.replay_unserved.sum(), rel=1e-12)
     assert result.metrics["cost-glb"]["unserved_requests"] >= dr["unserved_over_plan_capacity_requests"] * (1 - 1e-9)
 
 
@@ -667,11 +667,11 @@ def test_offline_plan_without_price_response_is_replayed_unchanged(runs):
     """No elasticity: the demand is the plan's, which fits, so nothing is cut."""
     result = runs("tiny-offline")
     for name, m in _models(result):
-        np.testing.assert_array_equal(m.x, m.operators[0].plan.x)
-        assert (m.replay_unserved == 0).all(), name
+        np.testing.assert_array_equal(m.log.x, m.plan.x)
+        assert (m.log.replay_unserved == 0).all(), name
         assert result.metrics[name]["demand_response"]["unserved_over_plan_capacity_requests"] == 0.0
         # solve.total_s: the plan's own time plus the replay's
-        plan_s, total_s = m.operators[0].plan.total_s, result.metrics[name]["solve"]["total_s"]
+        plan_s, total_s = m.plan.total_s, result.metrics[name]["solve"]["total_s"]
         assert plan_s > 0 and total_s == pytest.approx(plan_s + m.run_s, abs=1e-4) and m.run_s > 0, (plan_s, total_s)
 
 
@@ -710,7 +710,7 @@ def test_same_seed_same_outputs(twice):
     _same(_drop_timing(a.metrics), _drop_timing(b.metrics))
     for name in POLICIES:
         for attr in ("x", "u", "demand", "facility_mw", "grid_demand_mw", "emissions_with_kg", "shed_mw"):
-            np.testing.assert_array_equal(getattr(a.models[name], attr), getattr(b.models[name], attr), err_msg=attr)
+            np.testing.assert_array_equal(getattr(a.models[name].log, attr), getattr(b.models[name].log, attr), err_msg=attr)
         for table in ("allocations", "sites", "demand"):
             pd.testing.assert_frame_equal(pd.read_parquet(out_a / name / f"{table}.parquet"),
                                           pd.read_parquet(out_b / name / f"{table}.parquet"), check_exact=True)
@@ -732,10 +732,10 @@ def test_sites_parquet_has_seen_and_realized_signals(twice):
             # rows sorted by time then data center (scenario order): (T, N) = the records transposed
             seen = sites[signal].to_numpy().reshape(HOURS, 10)
             realized = sites[f"realized_{signal}"].to_numpy().reshape(HOURS, 10)
-            np.testing.assert_allclose(seen, m.seen[signal].T, rtol=1e-12, err_msg=signal)
-            np.testing.assert_allclose(realized, m.realized[signal].T, rtol=1e-12, err_msg=signal)
+            np.testing.assert_allclose(seen, m.log.seen[signal].T, rtol=1e-12, err_msg=signal)
+            np.testing.assert_allclose(realized, m.log.realized[signal].T, rtol=1e-12, err_msg=signal)
         assert (sites["realized_price_usd_per_mwh"] != sites["price_usd_per_mwh"]).any()
-        np.testing.assert_allclose(sites["facility_kwh"].to_numpy().reshape(HOURS, 10) / 1000.0, m.facility_mw.T, rtol=1e-9)
+        np.testing.assert_allclose(sites["facility_kwh"].to_numpy().reshape(HOURS, 10) / 1000.0, m.log.facility_mw.T, rtol=1e-9)
 
 
 def test_summary_grid_feedback_keys(twice):
@@ -781,7 +781,7 @@ def test_without_grids_the_loop_runs_open_without_feedback(synthetic, tmp_path):
     spec = load_scenario(synthetic).with_hours(3)
     result = run_scenario(spec, policies=["cost-glb"], mode="online", source=synthetic, out=tmp_path)
     m = result.models["cost-glb"]
-    assert m.coupling == "open" and m.grids == [] and "grid_feedback" not in result.metrics["cost-glb"]
+    assert m.log.coupling == "open" and m.grids == [] and "grid_feedback" not in result.metrics["cost-glb"]
     assert GridAgent not in m.agents_by_type
     sites = pd.read_parquet(tmp_path / "cost-glb" / "sites.parquet")
     assert not [c for c in sites.columns if c.startswith("realized_")]
@@ -813,9 +813,9 @@ def test_run_scenario_rejects_bad_couplings(spec):
 
 
 @pytest.mark.parametrize("run, operators", [("tiny-lagged", 1), ("large-lagged-3ops", 3)])
-def test_the_models_agents_and_data_collector(runs, run, operators):
+def test_the_models_agents_and_their_draw(runs, run, operators):
     result = runs(run)
-    for name, m in _models(result):
+    for _, m in _models(result):
         by_type = m.agents_by_type
         assert set(by_type) == {GridAgent, OperatorAgent, UserAgent, DataCenter}
         assert len(by_type[GridAgent]) == 6
@@ -829,15 +829,12 @@ def test_the_models_agents_and_data_collector(runs, run, operators):
         for op in by_type[OperatorAgent]:
             mine = [dc for dc in by_type[DataCenter] if dc.operator == op.name]
             assert sorted(dc.name for dc in mine) == sorted(result.instance.datacenters)
-        frame = m.datacollector.get_model_vars_dataframe()
-        assert len(frame) == HOURS
-        assert set(frame.columns) >= {"facility_mw", "iterations"}
-        np.testing.assert_allclose(frame["facility_mw"].to_numpy(), m.facility_mw.sum(axis=0), rtol=1e-12)
+        assert m.hour == HOURS and m.log.facility_mw.shape == (10, HOURS)
         # the data centers' draw of the last hour adds up to the recorded load
         draw = np.zeros(10)
         for dc in by_type[DataCenter]:
             draw[dc.index] += dc.facility_mw
-        np.testing.assert_allclose(draw, m.facility_mw[:, -1], rtol=1e-12)
+        np.testing.assert_allclose(draw, m.log.facility_mw[:, -1], rtol=1e-12)
 
 
 # ======================================================================================

@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-import pandas as pd
 import pandapower as pp
 import pandapower.networks as pn
+import pandas as pd
 import pytest
 
 from grids.opf import Dispatcher, DispatchResult, LoadShedWarning, dispatch

@@ -15,7 +15,7 @@ from cosim.errors import InputError
 from cosim.glb import make_policy, solve_offline, solve_online
 from cosim.instance import build_instance
 from cosim.runner import run_scenario
-from cosim.scenario import load_scenario
+from cosim.scenario_files import load_scenario
 from tests.test_cli import REPO_ROOT, assert_bad_input, cosim
 
 EU = ("Belgium", "Netherlands", "Germany", "Denmark")

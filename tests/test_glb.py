@@ -21,13 +21,13 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from cosim.glb import HourlyProblem, POLICY_NAMES, make_arcs, make_policy, objective_terms, solve_offline, solve_online
+from cosim.glb import POLICY_NAMES, HourlyProblem, make_arcs, make_policy, objective_terms, solve_offline, solve_online
 from cosim.glb.formulation import lq
 from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
 from cosim.instance import Instance
 from cosim.metrics import policy_metrics
-from cosim.scenario import PolicyWeights
+from cosim.policy import PolicyWeights
 
 INF = math.inf
 
@@ -371,7 +371,7 @@ def _spread_instance() -> Instance:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _spread_solution(q: float):
     inst = _spread_instance()
     sol = solve_offline(inst, Policy(f"e-glb-q{q}", q_social=1.0, q_env=q))
@@ -429,7 +429,7 @@ def test_objective_terms_match_independent_numpy_norms():
                 water_m3 = (it_kwh * inst_s.wue_l_per_kwh / 1000.0).sum(axis=1)
                 env_groups = [wts.mu_carbon_usd_per_t * carbon_t, wts.mu_water_usd_per_m3 * water_m3]
 
-            def scaled_norm(v, q):
+            def scaled_norm(v, q, norm_scale=norm_scale):
                 m = len(v) if norm_scale == "entries" else 1
                 return (m ** (1 - 1 / q) if not math.isinf(q) else m) * np.linalg.norm(v, ord=q)
 
@@ -480,7 +480,7 @@ MID_POLICIES = [(name, None) for name in POLICY_NAMES] + [("e-glb", INF)]
 MID_IDS = [name for name in POLICY_NAMES] + ["e-glb-inf"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mid_instance() -> Instance:
     return random_instance(42, n=4, j=5, k=3, t=10, tight=0.85, q_social=2.0, q_env=3.0)
 
@@ -493,7 +493,7 @@ def _mid_policy(name: str, q_env: float | None) -> Policy:
     return policy
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mid_solution(name: str, q_env: float | None, mode: str):
     inst = mid_instance()
     policy = _mid_policy(name, q_env)

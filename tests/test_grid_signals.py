@@ -10,9 +10,9 @@ from cosim.glb import make_policy
 from cosim.instance import build_instance
 from cosim.outputs import site_table
 from cosim.runner import decision_instance, run_scenario
-from cosim.scenario import load_scenario
+from cosim.scenario_files import load_scenario
 from grids.opf import LoadShedWarning
-from grids.regions import build_region
+from grids.registry import build_region
 from grids.signals import region_hours, site_signals
 from grids.water import offsite_ewif_l_per_kwh, onsite_wue_l_per_kwh, wet_bulb_f
 

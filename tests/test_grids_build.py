@@ -17,8 +17,9 @@ pp = pytest.importorskip("pandapower")
 from cosim.errors import InputError  # noqa: E402
 from grids.fleet import read_fleet  # noqa: E402
 from grids.network import FLEETS_DIR, REGIONS_DIR, build_net, read_region_spec  # noqa: E402
-from grids.regions import (PAPER_SITES, build_region, dispatched_units, paper_regions,  # noqa: E402
-                           read_timeseries, region_names, run_dcopp, site_region, zone_intensity)
+from grids.profiles import read_timeseries  # noqa: E402
+from grids.reference import dispatched_units, run_dcopp, zone_intensity  # noqa: E402
+from grids.registry import PAPER_SITES, build_region, paper_regions, region_names, site_region  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 START = pd.Timestamp("2022-09-22T00:00:00Z")
@@ -331,6 +332,90 @@ def test_bad_region_spec_is_refused(tmp_path):
         build_net(read_region_spec(doc))
 
 
+def _us_east_with(path: tuple, value) -> dict:
+    import yaml
+    doc = yaml.safe_load((REGIONS_DIR / "us_east.yaml").read_text())
+    *head, last = path
+    node = doc
+    for k in head:
+        node = node[k]
+    node[last] = value
+    return doc
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("zones", "VA", "load", "mean_mw"), -5, "zones.VA.load.mean_mw: must be >= 0, got -5"),
+    (("zones", "VA", "load", "noise_cv"), "lots", "zones.VA.load.noise_cv: not a number: 'lots'"),
+    (("zones", "VA", "lat"), float("inf"), "zones.VA.lat: not finite: inf"),
+    (("zones", "VA", "load"), None, "zones.VA.load: missing load (mean_mw, shape)"),
+    (("zones", "VA", "fuel_prices_usd_per_mmbtu", "unob"), 1.0,
+     "zones.VA.fuel_prices_usd_per_mmbtu.unob: unknown fuel 'unob'"),
+    (("zones", "VA", "cf", "fusion"), {"mean": 0.1}, "zones.VA.cf.fusion: unknown profile technology 'fusion'"),
+    (("zones", "VA", "cf", "pv", "max_cf"), 0, "zones.VA.cf.pv.max_cf: must be > 0, got 0"),
+    (("zones", "VA", "exports"), {"mean_mw": 10, "bus": "GA-ATL"},
+     "zones.VA.exports.bus: 'GA-ATL' is not a bus of zone VA"),
+    (("buses", "VA-RIC", "zone"), "XX", "buses.VA-RIC.zone: unknown zone 'XX'"),
+    (("lines", 0, "to"), "VA-NOVA", "lines[0]: a line needs two different buses"),
+    (("lines", 0, "capacity_mw"), 0, "lines[0].capacity_mw: must be > 0, got 0"),
+    (("sites", "Virginia", "connect"), "VA-RIC", "sites.Virginia.connect: needs a list of buses"),
+    (("ext_grids",), {"X": {"bus": "VA-RIC", "fuel": "unob", "price_usd_per_mwh": 1, "import_mw": 1}},
+     "ext_grids.X.fuel: unknown fuel 'unob'"),
+    (("name",), "", "name: missing region name"),
+    # refused since the spec became pydantic models (silently taken before):
+    (("lines", 0, "circuits"), 1.5, "lines[0].circuits: not a whole number: 1.5"),  # was truncated to 1
+    (("zones", "VA", "timezone"), 5, "zones.VA.timezone: not a text: 5"),  # pandas read 5 as +5 seconds
+])
+def test_region_spec_refusals_name_the_field(path, value, message):
+    with pytest.raises(InputError) as ei:
+        read_region_spec(_us_east_with(path, value))
+    assert str(ei.value).startswith(f"<region spec>: {message}")
+
+
+def test_region_spec_values_and_defaults_by_block():
+    """One hand-checked value (given or default) of each block of the parsed spec."""
+    sp = read_region_spec(REGIONS_DIR / "us_east.yaml")
+    assert sp["source"] == str(REGIONS_DIR / "us_east.yaml")
+    assert (sp["name"], sp["scale"], sp["base_kv"]) == ("us_east", 0.1, 500.0)
+    assert list(sp["zones"]) == ["VA", "GA"] and sp["zones"]["VA"]["label"] == "Virginia"
+    assert sp["zones"]["VA"]["fuel_prices_usd_per_mmbtu"]["gas"] == 7.5
+    assert sp["zones"]["GA"]["load"] == {"mean_mw": 14500.0, "shape": "us_autumn", "noise_cv": 0.02, "noise_ar1": 0.9}
+    assert sp["zones"]["VA"]["exports"] == {"mean_mw": 0.0, "bus": "VA-NOVA"}  # default: the zone's first bus
+    assert sp["zones"]["VA"]["cf"]["pv"]["max_cf"] == 0.8 and sp["zones"]["VA"]["cf"]["hydro_ror"]["max_cf"] == 0.95
+    assert sp["zones"]["VA"]["cf"]["pv"]["peak_hour_local"] == 14.0
+    assert sp["buses"]["GA-SE"] == {"zone": "GA", "lat": 32.4, "lon": -81.9, "load_share": 0.15}
+    assert sp["lines"][0] == {"from": "VA-NOVA", "to": "VA-RIC", "capacity_mw": 6000.0, "circuits": 2,
+                              "length_km": None, "name": "VA-NOVA-VA-RIC"}
+    assert (sp["lines"][-1]["name"], sp["lines"][-1]["circuits"]) == ("VA-GA-east", 1)
+    assert sp["sites"]["Georgia"] == {"zone": "GA", "connect": ["GA-ATL", "GA-NW"], "lat": 33.75, "lon": -84.39,
+                                      "line_mw": 1000.0}
+    assert (sp["ext_grids"], sp["slack"], sp["fleet"]) == ({}, "GA-gas-ccgt-new", "us_east.csv")
+    eu = read_region_spec(REGIONS_DIR / "eu.yaml")
+    dk1 = eu["ext_grids"]["nordic_dk1"]
+    assert (dk1["bus"], dk1["fuel"], dk1["price_usd_per_mwh"], dk1["import_mw"], dk1["export_mw"]) == \
+        ("DK-W", "hydro", 190.0, 2400.0, 2400.0)
+    assert dk1["note"].startswith("Norway / Sweden")
+    assert isinstance(eu["zones"]["BE"]["load"]["mean_mw"], float)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"name": " "}, "row 5: name: empty unit name"),
+    ({"name": "VA-coal"}, "row 5 (VA-coal): name: duplicate unit name"),
+    ({"min_load": "1.2"}, "row 5 (VA-coal-chesterfield): min_load: must be in [0, 1], got 1.2"),
+    ({"capacity_mw": "inf"}, "row 5 (VA-coal-chesterfield): capacity_mw: not finite: 'inf'"),
+    ({"fuel_price_usd_per_mmbtu": "-1"},
+     "row 5 (VA-coal-chesterfield): fuel_price_usd_per_mmbtu: must be >= 0, got -1"),
+    ({"tech": "pv"}, "row 5 (VA-coal-chesterfield): fuel: technology 'pv' needs fuel 'solar', not 'coal'"),
+])
+def test_fleet_refusals_name_row_and_column(changes, message):
+    df = pd.read_csv(FLEETS_DIR / "us_east.csv", comment="#", dtype=str, keep_default_na=False)
+    assert df.at[3, "name"] == "VA-coal-chesterfield"
+    for c, v in changes.items():
+        df.at[3, c] = v
+    with pytest.raises(InputError) as ei:
+        read_fleet(df, source="f.csv")
+    assert str(ei.value) == f"f.csv: {message}"
+
+
 def test_timeseries_shorter_than_the_horizon_is_refused(tmp_path):
     times = pd.date_range(START, periods=24, freq="h")
     p = tmp_path / "ts.csv"
@@ -374,7 +459,7 @@ def test_calibration_bounds_first_week():
     """Without AI load, every site's mean LMP is within 30 % and its zone's mean average
     intensity within 20 % of the E-GLB means, and the intensity moves over the day
     (first week of the E-GLB window, seed 0; the full 457 h are in benchmarks/)."""
-    from grids.regions import baseline_signals
+    from grids.reference import baseline_signals
     cal = _calibration_module()
     baselines = [baseline_signals(build_region(n, seed=0), START, 168) for n in region_names()]
     df = cal.summarize(baselines, cal.eglb_stats())

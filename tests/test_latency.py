@@ -1,5 +1,5 @@
-"""Tests for cosim.latency: distances, the fiber estimate, the RTT matrix loader, both graph
-sources, and the calibration against Azure's measured P50 matrix (skipped without the data dir)."""
+"""Tests for cosim.fiber, cosim.rtt_matrix and cosim.latency: distances, the fiber estimate,
+the RTT matrix loader, both graph sources, and the calibration against Azure's measured P50 matrix (skipped without the data dir)."""
 from __future__ import annotations
 
 import csv
@@ -11,21 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim import latency
+from cosim import fiber, latency, rtt_matrix
 from cosim.errors import InputError
-from cosim.latency import (
-    AZURE_REGIONS,
-    FIBER_KM_PER_MS,
-    ROUTE_INFLATION,
-    Place,
-    compare_with_measured,
-    fiber_rtt_ms,
-    great_circle_km,
-    latency_graph,
-    load_rtt_matrix,
-    path_latency_ms,
-    symmetric_rtt,
-)
+from cosim.fiber import FIBER_KM_PER_MS, ROUTE_INFLATION, fiber_rtt_ms
+from cosim.latency import Place, latency_graph, path_latency_ms
+from cosim.rtt_matrix import AZURE_REGIONS, compare_with_measured, load_rtt_matrix, symmetric_rtt
+from grids.geo import great_circle_km
 
 RTT_FILE = "azure-latency/p50_rtt_ms.csv"
 KM_PER_DEGREE = math.pi * 6371.0 / 180.0  # one degree of a great circle, km
@@ -371,6 +362,9 @@ def test_graphs_compare_on_real_data(real):
 
 
 def test_module_exports():
-    for name in ["FIBER_KM_PER_MS", "ROUTE_INFLATION", "AZURE_REGIONS", "Place", "great_circle_km",
-                 "fiber_rtt_ms", "load_rtt_matrix", "symmetric_rtt", "latency_graph", "path_latency_ms"]:
-        assert name in latency.__all__
+    for module, names in [(fiber, ["FIBER_KM_PER_MS", "ROUTE_INFLATION", "fiber_rtt_ms"]),
+                          (rtt_matrix, ["AZURE_REGIONS", "load_rtt_matrix", "symmetric_rtt"]),
+                          (latency, ["Place", "latency_graph", "path_latency_ms"])]:
+        for name in names:
+            assert name in module.__all__
+        assert set(module.__all__) <= set(dir(module))

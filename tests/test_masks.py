@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cosim import latency
+from cosim import fiber
 from cosim.errors import InputError
 from cosim.glb import make_policy, solve_offline
 from cosim.instance import build_instance
 from cosim.masks import reach, reasons
 from cosim.metrics import policy_metrics, relocatable
-from cosim.scenario import EU_COUNTRIES, load_scenario, parse_scenario
+from cosim.scenario import EU_COUNTRIES, parse_scenario
+from cosim.scenario_files import load_scenario
+from grids.geo import great_circle_km
 from tests.test_scenario import refused as refused_at
 
 SRC = "test.yaml"
@@ -125,8 +127,8 @@ def test_latency_is_access_plus_rounds_times_fiber_rtt_plus_queue():
     inst = build(line_world())
     # by hand: d = 0, 1111.949, 4447.797 km; RTT = 0.015 d = 0, 16.679, 66.717 ms
     d = np.array([0.0, KM_PER_10_DEG, 4 * KM_PER_10_DEG])
-    assert latency.great_circle_km(0, 0, 0, 10) == pytest.approx(1111.949, abs=1e-3)
-    rtt = latency.fiber_rtt_ms(d, 1.5, 200.0)
+    assert great_circle_km(0, 0, 0, 10) == pytest.approx(1111.949, abs=1e-3)
+    rtt = fiber.fiber_rtt_ms(d, 1.5, 200.0)
     np.testing.assert_allclose(rtt, [0.0, 16.679, 66.717], atol=1e-3)
     # L = access 5 + 2 x RTT + queue: A 5, B 5 + 33.359 + 3 = 41.359, C 5 + 133.434 = 138.434
     expected = 5.0 + 2 * rtt + np.array([0.0, 3.0, 0.0])

@@ -16,7 +16,8 @@ import pytest
 pp = pytest.importorskip("pandapower")
 
 from cosim.errors import InputError  # noqa: E402
-from grids.rts_gmlc import apply_hour, load_rts_gmlc, load_rts_gmlc_series  # noqa: E402
+from grids.rts_gmlc import load_rts_gmlc  # noqa: E402
+from grids.rts_gmlc_series import apply_hour, load_rts_gmlc_series  # noqa: E402
 
 THERMAL = {"Coal": "coal", "NG": "gas", "Oil": "oil", "Nuclear": "nuclear"}
 RENEWABLE = {"Wind": "wind", "Solar": "solar", "Hydro": "hydro"}

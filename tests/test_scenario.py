@@ -17,7 +17,8 @@ import yaml
 from cosim.errors import InputError
 from cosim.glb import make_policy
 from cosim.instance import build_instance
-from cosim.scenario import Scenario, load_scenario, parse_scenario
+from cosim.scenario import Scenario, parse_scenario
+from cosim.scenario_files import load_scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # sweep files (a base and axes, docs/batch.md) live there too: tests/test_sweep.py loads them

@@ -218,7 +218,8 @@ def _catalog(path: Path) -> Path:
                              "carbon_consequential_t": 10.0 * factor, "perf_cost_max_avg": 1.5 * factor,
                              "rid": rid / factor, "elapsed_s": 1.0})
     rows.append({"run_id": "broken", "sweep_index": 0, "status": "failed", "error": "solver failure", "mask": "latency-only",
-                 "policy": "se-glb", "seed": 3, "energy_cost_usd": None, "carbon_consequential_t": None, "perf_cost_max_avg": None, "rid": None,
+                 "policy": "se-glb", "seed": 3, "energy_cost_usd": None, "carbon_consequential_t": None,
+                 "perf_cost_max_avg": None, "rid": None,
                  "elapsed_s": 0.1})
     frame = pd.DataFrame(rows)
     with duckdb.connect(str(path / "catalog.duckdb")) as con:

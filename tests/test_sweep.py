@@ -11,7 +11,7 @@ import yaml
 
 from cosim.catalog import CATALOG, Catalog
 from cosim.errors import InputError
-from cosim.scenario import load_scenario
+from cosim.scenario_files import load_scenario
 from cosim.sweep import load_sweep
 from tests.test_cli import assert_bad_input, cosim
 

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from cosim.errors import InputError
-from grids.water import (offsite_ewif_l_per_kwh, onsite_wue_l_per_kwh, onsite_wue_series, wet_bulb_f,
-                         wetbulb_climatology)
+from grids.water import offsite_ewif_l_per_kwh, onsite_wue_l_per_kwh, onsite_wue_series, wet_bulb_f, wetbulb_climatology
 
 GAL = 3.78541
 PAPER_SITES = ["Virginia", "Georgia", "Texas", "Nevada", "Belgium", "Netherlands", "Germany", "Denmark",
@@ -69,7 +68,8 @@ def test_ewif_of_simple_mixes():
 
 def test_ewif_of_a_dispatched_net():
     pytest.importorskip("pandapower")
-    from grids.regions import build_region, dispatched_units, run_dcopp
+    from grids.reference import dispatched_units, run_dcopp
+    from grids.registry import build_region
     rg = build_region("singapore", seed=0)
     rg.apply_hour("2022-09-22T00:00Z")  # 08:00 local
     run_dcopp(rg.net)

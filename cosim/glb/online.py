@@ -15,7 +15,8 @@ environmental norm, which spans the whole horizon:
   without its auxiliary budget variables.
 
 `OnlineSolver` keeps that state and decides one hour at a time from whatever signals it
-is given, so the co-simulation's operators can feed it the grids' published signals;
+is given (an operator's decision rule: `decide` returns a Choice, `commit` carries it),
+so the co-simulation's operators can feed it the grids' published signals;
 `solve_online` runs it over an instance's own signals. Two optional terms damp herding
 when several operators share the grids: a switching cost on moving a user's demand
 between arcs from one hour to the next (`damping`, in multiples of the hour's typical
@@ -30,13 +31,12 @@ import time
 import cvxpy as cp
 import numpy as np
 
+from agents.hour import Choice
 from cosim.glb.formulation import Arcs, Solution, clean_fractions, coefficients, make_arcs, objective_terms
 from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
 from cosim.instance import Instance
-
-ALGORITHMS = ("myopic", "dmd")
 
 
 class HourlyProblem:
@@ -121,13 +121,13 @@ class OnlineSolver:
         self.x_prev: np.ndarray | None = None
         self.solve_s = 0.0
 
-    def decide(self, hour: Instance, *, commit: bool = True) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Fractions (x per arc, u per user) for the one-hour instance *hour* (this solver's
-        users, sites and models; its signals are the ones to decide on), and whether a
-        fallback solver was needed. *commit* False leaves the carried state untouched
-        (a same-hour iteration that may be redone)."""
+    def decide(self, hour: int, shown: Instance) -> Choice:
+        """Fractions (x per arc, u per user) for the one-hour instance *shown* (this
+        solver's users, sites and models; its signals are the ones to decide on) of hour
+        *hour*, and whether a fallback solver was needed. The carried state is untouched
+        until the choice is committed (a same-hour iteration may decide again)."""
         arcs, hourly, inst = self.arcs, self.problem, self.inst
-        c = coefficients(hour, arcs)
+        c = coefficients(shown, arcs)
         scale = _hour_scale(c, 0)
         hourly.cost.value = (c.energy[:, 0] + c.moving[:, 0]) / scale
         hourly.resources.value = c.resources[:, 0] / inst.capacity[arcs.i]
@@ -145,24 +145,20 @@ class OnlineSolver:
                 hourly.move_cost.value = 0.0  # nothing to move from in the first hour
         if self.max_shift is not None:
             hourly.max_shift.value = self.max_shift
-        x, u, fallback = hourly.solve(where=f"hour {hour.times[0].isoformat()}")
+        x, u, fallback = hourly.solve(where=f"hour {shown.times[0].isoformat()}")
         self.solve_s += float(hourly.problem.solver_stats.solve_time or 0.0)
         x, u = clean_fractions(arcs, x[:, None], u[:, None])
-        x, u = x[:, 0], u[:, 0]
-        self._pending = (groups, x)
-        if commit:
-            self.commit()
-        return x, u, fallback
+        return Choice(x=x[:, 0], u=u[:, 0], fallback=fallback, carry=tuple(env[:, 0] for env in groups))
 
-    def commit(self, x: np.ndarray | None = None) -> None:
-        """Carry the last decision (or *x* on the same hour's arcs) into the state."""
-        groups, decided = self._pending
-        x = decided if x is None else x
+    def commit(self, choice: Choice) -> None:
+        """Carry *choice* (one of this solver's decisions) into the state: the previous
+        fractions of the switching cost, the environmental totals so far, the dual weights."""
+        x = choice.x
         self.x_prev = x
-        for g, env in enumerate(groups):
-            env_t = self.arcs.by_dc @ (env[:, 0] * x)
+        for g, env in enumerate(choice.carry):
+            env_t = self.arcs.by_dc @ (env * x)
             self.env_so_far[g] += env_t
-            bound = env[:, 0].max()  # one user's whole demand on the dirtiest arc this hour
+            bound = env.max()  # one user's whole demand on the dirtiest arc this hour
             if self.algorithm == "dmd" and bound > 0:
                 # exponentiated gradient ascent on the simplex, the gradient brought to O(1) by
                 # a bound that does not depend on the decision (dividing by env_t.max() would
@@ -185,9 +181,11 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None, *
     fallback_hours = []
     for t in range(t_count):
         tick = time.perf_counter()
-        x_all[:, t], u_all[:, t], fallback = solver.decide(inst.window(t, t + 1))
+        choice = solver.decide(t, inst.window(t, t + 1))
+        solver.commit(choice)
+        x_all[:, t], u_all[:, t] = choice.x, choice.u
         hour_s[t] = time.perf_counter() - tick
-        if fallback:
+        if choice.fallback:
             fallback_hours.append(t)
     return Solution(
         policy=policy, arcs=solver.arcs, x=x_all, u=u_all, mode="online", algorithm=solver.algorithm,

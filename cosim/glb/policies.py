@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cosim.scenario import PolicyWeights
-
-POLICY_NAMES = ("cost-glb", "all-glb", "e-glb", "se-glb", "nearest", "min-price")
+from cosim.policy import POLICY_NAMES, PolicyWeights
 
 
 @dataclass(frozen=True)

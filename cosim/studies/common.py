@@ -4,16 +4,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from cosim.errors import InputError
-from cosim.glb import POLICY_NAMES
 from cosim.outputs import write_atomic
-from cosim.scenario import (
-    DEFAULT_SCENARIO,
-    Scenario,
-    load_scenario,
-    resolve_scenario_path,
-)
+from cosim.policy import POLICY_NAMES
+from cosim.scenario import Scenario
+from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
+
+if TYPE_CHECKING:  # annotations only: matplotlib loads when a figure is drawn
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 
 def study_scenario(name: str | Path = DEFAULT_SCENARIO, hours: int | None = None) -> Scenario:
@@ -69,7 +71,7 @@ def check_range(values: Iterable[float], where: str, *, low: float, high: float 
     return values
 
 
-def pyplot():
+def pyplot() -> ModuleType:
     """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
@@ -79,7 +81,7 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write *fig* as a PNG atomically and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,7 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
-def write_csv(frame, path: str | Path) -> Path:
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a study table as CSV atomically (no index)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

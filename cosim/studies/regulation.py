@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from cosim.errors import InputError
-from cosim.scenario import shipped_scenarios_dir
+from cosim.scenario_files import shipped_scenarios_dir
 from cosim.studies.common import pyplot, save_figure
 
 SWEEP = "regulation_masks.yaml"

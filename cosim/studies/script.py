@@ -7,16 +7,18 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from cosim.errors import InputError
 from cosim.glb import SolverFailure
-from cosim.scenario import DEFAULT_SCENARIO
+from cosim.scenario_files import DEFAULT_SCENARIO
 
 
 class StudyParser(argparse.ArgumentParser):
     """argparse with the CLI's convention: a usage error is one line and exit 2."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
+        """Print *message* as one line on stderr and exit 2."""
         _error_line(f"error: {self.prog}: {message}")
         sys.exit(2)
 

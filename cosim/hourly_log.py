@@ -1,0 +1,102 @@
+"""The hourly log of one co-simulated run: the series that accounting, metrics and outputs
+read (they take the log, not the model). One HourRecord (agents.hour) per hour goes in;
+arrays over the horizon come out.
+
+Shapes: N data centers, J users, A arcs, G grids, T hours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from agents.hour import SIGNALS, HourRecord
+from cosim.instance import Instance
+
+
+@dataclass
+class HourlyLog:
+    """Hour-by-hour records of one run.
+
+    demand (J, T) requests the users emitted; x (A, T) and u (J, T) the operators' fractions
+    of it per arc and unserved; facility_mw (N, T) the data centers' draw; seen and
+    realized: per signal name (N, T), the signals decided on and those after re-dispatch
+    (the instance's own where no grid is simulated); per grid (G, T): emissions and the
+    consumers' cost (LMP x background load) with and without the data centers, demand
+    served, background demand and load shed, MW; replay_unserved (J, T); iterations and
+    residual (T,), published_mw (N, T) of the iterate coupling; fallback_hours.
+    """
+
+    coupling: str
+    operators: int
+    iterate_tol: float
+    grid_names: tuple[str, ...]
+    demand: np.ndarray
+    x: np.ndarray
+    u: np.ndarray
+    facility_mw: np.ndarray
+    seen: dict[str, np.ndarray]
+    realized: dict[str, np.ndarray]
+    emissions_with_kg: np.ndarray
+    emissions_without_kg: np.ndarray
+    consumers_with_usd: np.ndarray
+    consumers_without_usd: np.ndarray
+    grid_demand_mw: np.ndarray
+    grid_background_mw: np.ndarray
+    shed_mw: np.ndarray
+    replay_unserved: np.ndarray
+    iterations: np.ndarray
+    residual: np.ndarray
+    published_mw: np.ndarray
+    fallback_hours: list[int] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, inst: Instance, arcs: int, grid_names: tuple[str, ...], *, coupling: str, operators: int,
+              iterate_tol: float) -> HourlyLog:
+        """A log for the hours of *inst* with *arcs* arcs, signals preset to the instance's."""
+        n, j, _, t = inst.shape
+        g = len(grid_names)
+
+        def grid_series() -> np.ndarray:
+            return np.zeros((g, t))
+
+        return cls(
+            coupling=coupling, operators=operators, iterate_tol=iterate_tol, grid_names=tuple(grid_names),
+            demand=np.zeros((j, t)), x=np.zeros((arcs, t)), u=np.zeros((j, t)), facility_mw=np.zeros((n, t)),
+            seen={name: np.array(getattr(inst, name), dtype=float) for name in SIGNALS},
+            realized={name: np.array(getattr(inst, name), dtype=float) for name in SIGNALS},
+            emissions_with_kg=grid_series(), emissions_without_kg=grid_series(),
+            consumers_with_usd=grid_series(), consumers_without_usd=grid_series(),
+            grid_demand_mw=grid_series(), grid_background_mw=grid_series(), shed_mw=grid_series(),
+            replay_unserved=np.zeros((j, t)), iterations=np.ones(t, dtype=int), residual=np.zeros(t),
+            published_mw=np.zeros((n, t)),
+        )
+
+    def record(self, k: int, hour: HourRecord) -> None:
+        """Keep hour *k*."""
+        d = hour.decision
+        self.demand[:, k] = hour.demand
+        self.x[:, k], self.u[:, k], self.facility_mw[:, k] = d.x, d.u, d.facility_mw
+        if hour.replay_unserved is not None:
+            self.replay_unserved[:, k] = hour.replay_unserved
+        self.iterations[k], self.residual[k] = hour.iterations, hour.residual
+        if hour.published_mw is not None:
+            self.published_mw[:, k] = hour.published_mw
+        if hour.fallback:
+            self.fallback_hours.append(k)
+        for g, grid in enumerate(hour.grids):
+            with_load, without = grid.with_load, grid.without_load
+            self.emissions_with_kg[g, k], self.emissions_without_kg[g, k] = with_load.emissions_kg, without.emissions_kg
+            self.consumers_with_usd[g, k] = with_load.consumers_cost_usd
+            self.consumers_without_usd[g, k] = without.consumers_cost_usd
+            self.grid_demand_mw[g, k], self.shed_mw[g, k] = with_load.demand_mw, with_load.shed_mw
+            self.grid_background_mw[g, k] = grid.background_mw
+        if hour.realized is not None:
+            for name in SIGNALS:
+                self.seen[name][:, k] = getattr(hour.seen, name)
+                self.realized[name][:, k] = getattr(hour.realized, name)
+
+    def instances(self, inst: Instance) -> tuple[Instance, Instance]:
+        """(seen, realized): *inst* with the users' realized demand and the signals the
+        operators saw, and with the signals that resulted from the re-dispatch."""
+        return replace(inst, demand=self.demand, **self.seen), replace(inst, demand=self.demand, **self.realized)

@@ -1,0 +1,86 @@
+"""How a scenario is run: the options of `cosim run` (and of the studies and batch runs
+that call cosim.runner.run_scenario), with the rules that tie them together. Checked
+here, once, before anything is computed; the CLI, the runner and the model read them.
+"""
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, ConfigDict
+
+from cosim.errors import InputError
+from cosim.policy import ALGORITHMS, POLICY_NAMES
+
+MODES = ("offline", "online")
+COUPLINGS = ("open", "lagged", "iterate")
+
+
+class RunOptions(BaseModel):
+    """One run's options. `mode`: offline (full-horizon plans replayed through the grids)
+    or online (hour by hour); `coupling`: what online operators see (default lagged with
+    grids, open without); `policies`: the policies to co-simulate (default: the
+    scenario's); `ai_share`: the share of each grid's demand the no-relocation baseline
+    draws (requests and capacity scaled to it); `operators`: equal operators sharing
+    every site and user; `damping` (x the hour's typical arc cost), `max_shift` (share of
+    a user's demand away from home) and `sequential` (lagged only): herding controls;
+    `elasticity`: the users' price elasticity (default: the scenario's)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    policies: tuple[str, ...] | None = None
+    mode: str = "offline"
+    coupling: str | None = None
+    online_algorithm: str | None = None
+    ai_share: float | None = None
+    operators: int = 1
+    damping: float = 0.0
+    max_shift: float | None = None
+    sequential: bool = False
+    elasticity: float | None = None
+
+    def checked(self, *, grids: bool) -> RunOptions:
+        """These options with the coupling's default filled in, or InputError naming the
+        option (as its CLI flag) when a value or a combination is not allowed. *grids*:
+        the scenario's signals come from simulated grids."""
+        check_policies(self.policies)
+        if self.mode not in MODES:
+            raise InputError("--mode", self.mode, f"must be one of {', '.join(MODES)}")
+        if self.online_algorithm is not None and self.online_algorithm not in ALGORITHMS:
+            raise InputError("--online-algorithm", self.online_algorithm, f"must be one of {', '.join(ALGORITHMS)}")
+        if self.ai_share is not None:
+            if not (math.isfinite(self.ai_share) and 0 < self.ai_share < 10):
+                raise InputError("--ai-share", f"{self.ai_share:g}", "a share of the grids' demand: > 0 (and below 10)")
+            if not grids:
+                raise InputError("--ai-share", f"{self.ai_share:g}", "needs simulated grids (signals: grids)")
+        if self.operators < 1:
+            raise InputError("--operators", str(self.operators), "at least one operator")
+        if not (math.isfinite(self.damping) and self.damping >= 0):
+            raise InputError("--damping", f"{self.damping:g}", "a switching cost >= 0")
+        if self.max_shift is not None and not 0 <= self.max_shift <= 1:
+            raise InputError("--max-shift", f"{self.max_shift:g}", "a share of each user's demand, 0 to 1")
+        if self.elasticity is not None and not (math.isfinite(self.elasticity) and self.elasticity >= 0):
+            raise InputError("--elasticity", f"{self.elasticity:g}", "an elasticity >= 0")
+        coupling = self._coupling(grids)
+        if self.sequential and coupling != "lagged":
+            raise InputError("--sequential", f"--mode {self.mode} --coupling {coupling}",
+                             "cumulative shifting needs --mode online --coupling lagged")
+        return self.model_copy(update={"coupling": coupling})
+
+    def _coupling(self, grids: bool) -> str:
+        coupling = self.coupling
+        if coupling is None:
+            return "lagged" if grids and self.mode == "online" else "open"
+        if coupling not in COUPLINGS:
+            raise InputError("--coupling", coupling, f"must be one of {', '.join(COUPLINGS)}")
+        if coupling != "open" and self.mode == "offline":
+            raise InputError("--coupling", coupling, "offline plans are replayed open-loop through the grids; use --mode online")
+        if coupling != "open" and not grids:
+            raise InputError("--coupling", coupling, "needs simulated grids (signals: grids)")
+        return coupling
+
+
+def check_policies(names: tuple[str, ...] | list[str] | None) -> None:
+    """InputError naming `--policy` and the value's position for a policy not in POLICY_NAMES."""
+    for n, name in enumerate(names or ()):
+        if name not in POLICY_NAMES:
+            raise InputError("--policy", f"value {n + 1}", f"unknown policy '{name}' (known: {', '.join(POLICY_NAMES)})")

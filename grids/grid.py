@@ -1,0 +1,173 @@
+"""A region's grid, from its pandapower net to each hour's outcome at the data-center sites.
+
+    >>> from grids.registry import build_region
+    >>> rg = build_region("eu", seed=1)
+    >>> prof = rg.hourly("2022-09-22T00:00Z", 24)       # load_mw, sgen_max_mw DataFrames
+    >>> rg.apply_hour("2022-09-22T12:00Z")              # writes that hour into rg.net
+    >>> day = rg.for_hours("2022-09-22T00:00Z", 24)     # the grid over a horizon
+    >>> day.dispatch(12, site_mw=np.zeros(len(day.sites))).price_usd_per_mwh  # USD/MWh
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from grids.errors import InputError
+from grids.outcome import HourOutcome, zone_average
+from grids.profiles import HourlyProfiles, hour_range, hourly_profiles
+
+UNIT_TABLES = ("gen", "sgen", "ext_grid")
+"""The net's tables of producing units, in the order unit arrays concatenate them."""
+
+
+@dataclass
+class RegionGrid:
+    """A region's pandapower net plus what it needs hour by hour.
+
+    ``net``: the pandapower net (docs/grids.md lists its tables and extra columns);
+    ``sites``: DC site name -> bus index (in the net's order); ``zones``: zone -> list of
+    bus indices; ``site_zone``: DC site -> zone; ``spec``: the parsed region spec; ``seed``.
+
+    :meth:`for_hours` gives the grid over a horizon, which :meth:`dispatch` re-dispatches
+    hour by hour with the data centers' load at their buses.
+    """
+
+    name: str
+    net: object
+    spec: dict
+    seed: int = 0
+    timeseries: pd.DataFrame | None = None
+    timeseries_source: str = "<timeseries>"
+    sites: dict[str, int] = field(default_factory=dict)
+    zones: dict[str, list[int]] = field(default_factory=dict)
+    site_zone: dict[str, str] = field(default_factory=dict)
+    _cache: HourlyProfiles | None = field(default=None, repr=False)
+    # set by for_hours: the horizon's profiles and what dispatch reads each hour
+    profiles: HourlyProfiles | None = field(default=None, repr=False)
+    background_mw: np.ndarray | None = field(default=None, repr=False)
+    dispatcher: object = field(default=None, repr=False)
+
+    def __post_init__(self):
+        b = self.net.bus
+        self.sites = {s: int(i) for i, s in b["dc_site"].items() if s is not None and s == s}
+        self.zones = {z: [int(i) for i in b.index[b["zone"] == z]] for z in self.spec["zones"]}
+        self.site_zone = {s: v["zone"] for s, v in self.spec["sites"].items()}
+
+    # ------------------------------------------------------------------ profiles
+    def hourly(self, start: pd.Timestamp | str, hours: int) -> HourlyProfiles:
+        """Background load (MW per ``net.load`` index) and sgen availability (MW per
+        ``net.sgen`` index) for *hours* hours from *start* (UTC; naive = UTC)."""
+        return hourly_profiles(self.name, self.net, self.spec, self.seed, hour_range(start, hours),
+                               timeseries=self.timeseries, timeseries_source=self.timeseries_source)
+
+    # ------------------------------------------------------------------ one hour, pandapower
+    def apply_hour(self, t: pd.Timestamp | str, *, profiles: HourlyProfiles | None = None) -> pd.Timestamp:
+        """Write hour *t* (UTC) into the net: ``load.p_mw``, ``sgen.max_p_mw`` (= ``p_mw``),
+        and initial ``gen.p_mw`` setpoints from a copper-plate merit order (so that
+        ``pp.rundcpp`` starts from a plausible point; ``pp.rundcopp`` re-dispatches).
+
+        *profiles*: precomputed :meth:`hourly` output containing *t*; otherwise a week
+        from *t* is computed and cached."""
+        t = hour_range(t, 1)[0]
+        prof = profiles
+        if prof is None:
+            prof = self._cache
+            if prof is None or t not in prof.load_mw.index:
+                prof = self._cache = self.hourly(t, 24 * 7)
+        if t not in prof.load_mw.index:
+            raise InputError("<profiles>", "time", f"{t:%Y-%m-%d %H:%M} UTC is not in the given profiles")
+        net = self.net
+        net.load["p_mw"] = prof.load_mw.loc[t].reindex(net.load.index).to_numpy()
+        av = prof.sgen_max_mw.loc[t].reindex(net.sgen.index).to_numpy()
+        net.sgen["max_p_mw"] = av
+        net.sgen["p_mw"] = av
+        self._merit_order_setpoints()
+        return t
+
+    def _merit_order_setpoints(self) -> None:
+        net = self.net
+        demand = float(net.load["p_mw"].sum())
+        g = net.gen
+        p = np.maximum(g["min_p_mw"].to_numpy(dtype=float), 0.0)
+        rest = demand - p.sum() - float(net.sgen["p_mw"].sum())
+        if rest < 0:  # must-run plus renewables exceed load: curtail renewables pro rata
+            tot = float(net.sgen["p_mw"].sum())
+            if tot > 0:
+                net.sgen["p_mw"] = net.sgen["p_mw"] * max(0.0, (tot + rest) / tot)
+            rest = 0.0
+        order = np.argsort(g["marginal_cost_usd_per_mwh"].to_numpy(), kind="stable")
+        room = (g["max_p_mw"].to_numpy(dtype=float) - p)
+        for k in order:
+            if rest <= 0:
+                break
+            add = min(room[k], rest)
+            p[k] += add
+            rest -= add
+        net.gen["p_mw"] = p
+
+    # ------------------------------------------------------------------ a horizon, dispatched
+    def for_hours(self, start: pd.Timestamp | str, hours: int) -> RegionGrid:
+        """This grid over ``[start, start + hours)``, ready for :meth:`dispatch`: its
+        ``profiles``, ``times``, ``background_mw`` ((hours,) the net's own demand per hour,
+        MW) and a ``dispatcher`` (grids.opf) built once, warm-starting from the last hour.
+        The net is shared with this grid, not copied (the dispatcher works on its own copy)."""
+        from grids.opf import Dispatcher
+        from grids.water import onsite_wue_series
+
+        grid = copy.copy(self)
+        grid.profiles = grid.hourly(start, hours)
+        grid.background_mw = grid.profiles.load_mw.sum(axis=1).to_numpy(float)
+        net = grid.net
+        grid.dispatcher = Dispatcher(net, name=grid.name)
+        names = list(grid.sites)
+        grid._site_bus = np.array([grid.sites[s] for s in names])
+        zones = list(grid.spec["zones"])
+        grid._zone_of_site = np.array([zones.index(grid.site_zone[s]) for s in names])
+        grid._zone_count = len(zones)
+        tables = [t for t in UNIT_TABLES if len(net[t])]
+        units = pd.concat([net[t][["zone", "fuel", "co2_kg_per_mwh", "water_l_per_mwh"]] for t in tables])
+        grid._unit_tables = tables
+        grid._unit_zone = units["zone"].map({z: k for k, z in enumerate(zones)}).to_numpy(int)
+        grid._co2 = units["co2_kg_per_mwh"].to_numpy(float)
+        grid._water = units["water_l_per_mwh"].to_numpy(float)
+        grid._load_bus = net.load["bus"].reindex(grid.profiles.load_mw.columns).to_numpy()
+        times = grid.times
+        grid._wue = np.column_stack([onsite_wue_series(s, times[0], len(times)).to_numpy() for s in names])
+        return grid
+
+    @property
+    def times(self) -> pd.DatetimeIndex:
+        """The UTC hours of the horizon (:meth:`for_hours`)."""
+        return self.profiles.load_mw.index
+
+    def dispatch(self, hour: int, site_mw: np.ndarray | None = None) -> HourOutcome:
+        """Hour *hour* (position in the horizon) with *site_mw* (one value per site, MW, in
+        ``sites`` order; None = no data centers)."""
+        if self.dispatcher is None:
+            raise RuntimeError(f"{self.name}: dispatch needs a horizon: use for_hours(start, hours)")
+        net = self.net
+        load = self.profiles.load_mw.iloc[hour]
+        result = self.dispatcher.solve(
+            load_mw=load,
+            sgen_max_mw=self.profiles.sgen_max_mw.iloc[hour],
+            extra_bus_mw=None if site_mw is None else pd.Series(site_mw, index=self._site_bus),
+            hour_label=self.times[hour],
+        )
+        p = np.concatenate([getattr(result, f"{t}_p_mw").reindex(net[t].index).to_numpy(float) for t in self._unit_tables])
+        lmp = result.lmp_usd_per_mwh
+        zone_of_site, zones = self._zone_of_site, self._zone_count
+        return HourOutcome(
+            price_usd_per_mwh=lmp.reindex(self._site_bus).to_numpy(float),
+            carbon_kg_per_kwh=(zone_average(self._unit_zone, p, self._co2, zones) / 1000.0)[zone_of_site],
+            lme_kg_per_kwh=result.lme_kg_per_mwh.reindex(self._site_bus).to_numpy(float) / 1000.0,
+            wue_l_per_kwh=self._wue[hour],
+            ewif_l_per_kwh=(zone_average(self._unit_zone, p, self._water, zones) / 1000.0)[zone_of_site],
+            emissions_kg=float(result.emissions_kg),
+            cost_usd=float(result.cost_usd),
+            consumers_cost_usd=float(np.nansum(lmp.reindex(self._load_bus).to_numpy(float) * load.to_numpy(float))),
+            demand_mw=float(result.load_mw),
+            shed_mw=result.shed_total_mw,
+        )
