@@ -630,7 +630,10 @@ class Dispatcher:
         h = _quiet_highs()
         h.setOptionValue("presolve", "off")
         h.setOptionValue("solver", "simplex")
-        h.setOptionValue("threads", 1)
+        # threads stays at its default (0, auto): HiGHS keeps one thread scheduler per
+        # process, and an instance asking for another count than the one it was first made
+        # with fails every run ("Not Set"), as after any cvxpy HiGHS solve in the same
+        # process. The dual simplex used here is serial either way.
         h.passModel(lp)
         self.h = h
         self._cost = cost

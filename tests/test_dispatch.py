@@ -379,3 +379,21 @@ def test_warm_start_24_hours_equals_cold_solves():
     # the warm sequence is also what pandapower finds at one of those hours
     net.load["scaling"] = hours[5]
     assert_matches_rundcopp(net, d.solve(load_scale=hours[5]))
+
+
+def test_dispatch_after_another_highs_solve_in_the_process():
+    """HiGHS keeps one thread scheduler per process: a Dispatcher built after some other
+    HiGHS solve (cvxpy's, here a bare highspy one with default options) must still
+    dispatch. It failed every hour with "HiGHS did not find an optimal dispatch (Not Set)"
+    when the Dispatcher asked for threads=1 after the scheduler had started with more."""
+    import highspy
+
+    other = highspy.Highs()
+    other.setOptionValue("output_flag", False)
+    other.addVar(0.0, 1.0)
+    other.changeColCost(0, 1.0)
+    other.run()
+    net = linear_costs(pn.case9(), seed=0)
+    result = Dispatcher(net, name="case9").solve()
+    assert result.load_mw == pytest.approx(float(net.load.p_mw.sum()), rel=1e-9)
+    assert result.shed_total_mw == pytest.approx(0.0, abs=1e-9)
