@@ -135,7 +135,8 @@ class RegionGrid:
         grid._water = units["water_l_per_mwh"].to_numpy(float)
         grid._load_bus = net.load["bus"].reindex(grid.profiles.load_mw.columns).to_numpy()
         times = grid.times
-        grid._wue = np.column_stack([onsite_wue_series(s, times[0], len(times)).to_numpy() for s in names])
+        grid._wue = np.column_stack([onsite_wue_series(s, times[0], len(times)).to_numpy() for s in names]
+                                    or [np.zeros((len(times), 0))])
         return grid
 
     @property
@@ -148,11 +149,13 @@ class RegionGrid:
         ``sites`` order; None = no data centers)."""
         if self.dispatcher is None:
             raise RuntimeError(f"{self.name}: dispatch needs a horizon: use for_hours(start, hours)")
-        net = self.net
-        load = self.profiles.load_mw.iloc[hour]
+        net, prof = self.net, self.profiles
+        load = prof.load_mw.iloc[hour]
         result = self.dispatcher.solve(
             load_mw=load,
-            sgen_max_mw=self.profiles.sgen_max_mw.iloc[hour],
+            sgen_max_mw=prof.sgen_max_mw.iloc[hour],
+            gen_max_mw=None if prof.gen_max_mw is None else prof.gen_max_mw.iloc[hour],
+            gen_cost_usd_per_mwh=None if prof.gen_cost_usd_per_mwh is None else prof.gen_cost_usd_per_mwh.iloc[hour],
             extra_bus_mw=None if site_mw is None else pd.Series(site_mw, index=self._site_bus),
             hour_label=self.times[hour],
         )

@@ -642,6 +642,14 @@ class Dispatcher:
         self._in_model = np.zeros(len(lim), bool)
         self._shed_cols = np.arange(nu, nu + ns, dtype=np.int32)
         self._ucols_idx = np.arange(nu, dtype=np.int32)
+        self._cur_col_cost = self.col_cost.copy()
+        # gen position -> its one LP column (-1: not a unit, or a piecewise cost of several columns)
+        ncols = np.bincount(self.col_unit, minlength=self._U)
+        first_col = np.full(self._U, -1, np.int64)
+        first_col[self.col_unit[::-1]] = np.arange(self.n_ucol)[::-1]
+        self._gen_cost_col = np.full(len(self._gen_index), -1, np.int64)
+        is_gen = (self.unit_tab == "gen") & (ncols == 1)
+        self._gen_cost_col[self._unit_pos[is_gen]] = first_col[is_gen]
         self._cur_ucol_lb = self.col_lb0.copy()
         self._cur_ucol_ub = self.col_ub0.copy()
         self._lim_rate = self.rate_mw[lim]
@@ -696,7 +704,7 @@ class Dispatcher:
     def solve(self, *, load_mw: pd.Series | Mapping[int, float] | None = None, extra_bus_mw: pd.Series | Mapping[int, float] | None = None,
               gen_max_mw: pd.Series | Mapping[int, float] | None = None, sgen_max_mw: pd.Series | Mapping[int, float] | None = None,
               ext_grid_max_mw: pd.Series | Mapping[int, float] | None = None, load_scale: float | None = None, hour_label: object = None,
-              marginal: bool = True) -> DispatchResult:
+              marginal: bool = True, gen_cost_usd_per_mwh: pd.Series | Mapping[int, float] | None = None) -> DispatchResult:
         """Dispatch one hour (warm-started from the previous hour's basis).
 
         load_mw: dict/Series by net.load index, MW; replaces ``p_mw * scaling`` of those
@@ -708,6 +716,9 @@ class Dispatcher:
             hour: caps the unit at min(value, max_p_mw); a unit whose availability is below
             its min_p_mw runs at the availability. For a non-controllable sgen the value is
             its (must-take) injection this hour.
+        gen_cost_usd_per_mwh: marginal cost by gen index for this hour, USD/MWh (units with
+            a linear cost only); gens not named keep their poly_cost. A balancing area's
+            fuel prices and water values change by month and day (grids.balancing_area).
         hour_label: any label; used in the shed/spill message and warning.
         marginal: compute LMEs and validity ranges (default True; False leaves them NaN).
 
@@ -739,6 +750,7 @@ class Dispatcher:
         if not (np.array_equal(ub, self._cur_ucol_ub) and np.array_equal(lb, self._cur_ucol_lb)):
             h.changeColsBounds(self.n_ucol, self._ucols_idx, lb, np.where(np.isinf(ub), highspy.kHighsInf, ub))
             self._cur_ucol_lb, self._cur_ucol_ub = lb.copy(), ub.copy()
+        self._set_costs(gen_cost_usd_per_mwh)
         shed_ub = np.maximum(D, 0.0)
         h.changeColsBounds(self.nb, self._shed_cols, np.zeros(self.nb), shed_ub)
         # row bounds (full row set): island balance, branch limits shifted by the load
@@ -811,6 +823,23 @@ class Dispatcher:
         res.timings_s = {"setup": t1 - t0, "lp": t2 - t1, "lme": t3 - t2, "validity": t4 - t3,
                          "result": t5 - t4, "total": t5 - t0}
         return res
+
+    def _set_costs(self, gen_cost: pd.Series | Mapping[int, float] | None) -> None:
+        """This hour's unit column costs: the poly_cost ones, with *gen_cost* (by gen index,
+        USD/MWh) replacing those of the gens it names."""
+        cost = self.col_cost
+        if gen_cost is not None:
+            pos, vals = _as_index_array(gen_cost, self._gen_index, "gen_cost_usd_per_mwh", self.name)
+            col = self._gen_cost_col[pos]
+            if (col < 0).any():
+                raise ValueError(f"{self.name}: gen_cost_usd_per_mwh names a gen that is out of service or has a "
+                                 "piecewise cost (only linear costs can be set per hour)")
+            cost = cost.copy()
+            cost[col] = vals
+        if not np.array_equal(cost, self._cur_col_cost):
+            changed = np.flatnonzero(cost != self._cur_col_cost).astype(np.int32)
+            self.h.changeColsCost(len(changed), changed, cost[changed])
+            self._cur_col_cost = cost
 
     def _validity(self, basic, x, act, D, shed_ub, full_shed):
         """Ratio test: how far the load at each bus can move before the basis changes.
@@ -933,7 +962,7 @@ class Dispatcher:
         emissions = float(up @ self.unit_co2) + sfix_co2
         water = float(up @ self.unit_water) + (float(sw @ self._sgen_water) if len(sw) else 0.0)
         gen_mwh = float(np.maximum(up, 0.0).sum() + np.maximum(sw, 0.0).sum())
-        cost = float(self.col_cost @ x[:nu]) + self.cost_const + float(self._pwl_const.sum())
+        cost = float(self._cur_col_cost @ x[:nu]) + self.cost_const + float(self._pwl_const.sum())
         objective = cost + self.voll * shed_tot + self.spill_cost * spill_tot
         if self._has_fuel:
             fm = np.bincount(self._unit_fuel, weights=up, minlength=len(self._fuel_index))
