@@ -143,27 +143,24 @@ def year_baseline(data: GenerationByFuel, *, marginal: bool = True) -> pd.DataFr
     times = data.mw.index
     valid = ~data.mw.isna().any(axis=1).to_numpy()
     out = np.full((len(times), 3 + len(FUEL_COLUMNS)), np.nan)
-    code_of = {fuel: code for code, fuel in FUEL_COLUMNS.items()}
     for first, last in _runs(valid):
         horizon = grid.for_hours(times[first], last - first)
-        d = horizon.dispatcher
-        prof = horizon.profiles
         for k in range(last - first):
-            r = d.solve(load_mw=prof.load_mw.iloc[k], sgen_max_mw=prof.sgen_max_mw.iloc[k], gen_max_mw=prof.gen_max_mw.iloc[k],
-                        gen_cost_usd_per_mwh=prof.gen_cost_usd_per_mwh.iloc[k], hour_label=horizon.times[k], marginal=marginal)
-            mix = r.fuel_mix_mw
+            r = horizon.solve_hour(k, marginal=marginal)
             row = out[first + k]
             row[0] = r.avg_intensity_kg_per_mwh / 1000.0
-            row[1] = float(r.lme_kg_per_mwh.iloc[0]) / 1000.0
-            row[2] = float(r.lmp_usd_per_mwh.iloc[0])
-            for fuel, mw in mix.items():
-                if fuel in code_of:
-                    row[3 + list(FUEL_COLUMNS).index(code_of[fuel])] = mw
-            row[3:] = np.nan_to_num(row[3:])
+            row[1] = r.bus_lme_kg_per_mwh[0] / 1000.0
+            row[2] = r.bus_lmp_usd_per_mwh[0]
+            row[3:] = r.fuel_p_mw @ _fuel_to_code(r.labels.fuel)
     columns = ["carbon_kg_per_kwh", "lme_kg_per_kwh", "price_usd_per_mwh"] + [f"p_mw:{c}" for c in FUEL_COLUMNS]
     frame = pd.DataFrame(out, index=times, columns=columns)
     frame.loc[~valid, :] = np.nan
     return frame
+
+
+def _fuel_to_code(fuels: pd.Index) -> np.ndarray:
+    """(fuels, codes) 0/1 matrix: a result's fuel mix (fuels.yaml names) to EIA fuel codes."""
+    return (fuels.to_numpy()[:, None] == np.array(list(FUEL_COLUMNS.values()))[None, :]).astype(float)
 
 
 def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
