@@ -115,10 +115,10 @@ def test_wind_and_solar_are_not_net_load():
     assert mef_of(mw) == pytest.approx(GAS - WIND, abs=1e-9)
 
 
-def test_solar_swings_do_not_move_the_margin():
+def test_solar_swings_are_left_out_of_net_load():
+    """Solar's steps (displacing gas) move emissions but not the regressor."""
     solar = np.where(np.arange(600) % 24 < 12, 400.0, 0.0)
     mw = _mix(_hours("2022-08-01", 600), NG=_walk(600, 5) - solar, SUN=solar)
-    # SUN's own emissions (0.02 kg/kWh) change with it: de = 440 dNG + 20 dSUN, dSUN = -dNG's solar part
     de = emissions_kg(mw).diff().dropna()
     dn = dispatchable_net_load_mw(mw).diff().dropna()
     assert mef_of(mw) == pytest.approx(np.polyfit(dn, de, 1)[0] / 1000, abs=1e-12)
