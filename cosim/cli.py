@@ -327,6 +327,64 @@ def report(
     console.print(f"report written to {result.folder}/: " + ", ".join(p.name for p in result.files), highlight=False)
 
 
+@app.command("grid-check")
+def grid_check(
+    file: Annotated[Path, typer.Argument(help="EIA-930 generation-by-fuel CSV: a path, or a name under the data dir (eia930/MISO.csv).")],
+    data_dir: DataDirOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Also write DIR/<name>_summary.csv, _by_fuel.csv, _hourly.csv and _grid_check.png (default: print only).")] = None,
+) -> None:
+    """Fit the balancing-area model to FILE, dispatch its year and compare it with the file:
+    average intensity, its hourly correlation, empirical MEF vs model LME per season, fuel shares.
+    Exits 0 when goals are missed (a report); it names them."""
+    path = file if file.exists() else loaders.dataset_path(loaders.resolve_data_dir(data_dir), str(file), source=file)
+    # late: pandapower (the balancing-area model) loads only for this command, after FILE is found
+    from grids.balancing_area import year_baseline
+    from grids.eia930 import read_generation_by_fuel
+    from grids.grid_check import GOAL_CORRELATION, GOAL_INTENSITY_ERROR, GOAL_LME_ERROR, compare, write_grid_check
+
+    name = path.stem
+    with err_console.status(f"{name}: fitting the balancing-area model and dispatching its hours"):
+        data = read_generation_by_fuel(path)
+        check = compare(name, data.mw, year_baseline(data))
+    summary = check.summary
+    table = Table(title=f"{name}: model vs EIA-930 ({path}), {summary.loc['year', 'hours']} h compared", title_justify="left")
+    for column in ("period", "observed (kg/kWh)", "model (kg/kWh)", "error", "ok", "correlation", "ok",
+                   "empirical MEF (kg/kWh)", "model LME (kg/kWh)", "error", "ok"):
+        table.add_column(column, justify="left" if column == "period" else "right")
+    for period, row in summary.iterrows():
+        table.add_row(period, _number(row.observed_intensity_kg_per_kwh), _number(row.model_intensity_kg_per_kwh),
+                      _percent(row.intensity_error), _ok(row.intensity_ok), _number(row.intensity_correlation),
+                      _ok(row.correlation_ok), _number(row.empirical_mef_kg_per_kwh),
+                      _number(row.model_mean_lme_kg_per_kwh), _percent(row.lme_error), _ok(row.lme_ok))
+    console.print(table)
+    console.print(f"goals: year intensity within {GOAL_INTENSITY_ERROR:.0%}, hourly correlation >= {GOAL_CORRELATION:g} "
+                  f"over the year, model LME within {GOAL_LME_ERROR:.0%} of the empirical MEF in every season",
+                  highlight=False, soft_wrap=True)
+    shares = Table(title=f"{name}: generation by fuel (mean MW, share)", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("fuel", "observed MW", "model MW", "observed share", "model share", "difference"):
+        shares.add_column(column, justify="left" if column == "fuel" else "right")
+    for code, row in check.by_fuel.iterrows():
+        shares.add_row(f"{code} ({row.fuel})", _number(row.observed_mean_mw), _number(row.model_mean_mw),
+                       f"{row.observed_share:.1%}", f"{row.model_share:.1%}", f"{row.share_difference:+.1%}")
+    console.print(shares)
+    for missed in check.missed_goals:
+        console.print(f"[yellow]goal missed:[/yellow] {escape(missed)}", highlight=False, soft_wrap=True)
+    if check.goals_met:
+        console.print("[green]all goals met[/green]")
+    if out is not None:
+        paths = write_grid_check(check, out)
+        console.print("written: " + ", ".join(str(p) for p in paths), highlight=False, soft_wrap=True)
+
+
+def _percent(value: float) -> str:
+    """Signed percent with one decimal; '-' for none."""
+    return "-" if value != value else f"{value:+.1%}"
+
+
+def _ok(flag: bool) -> str:
+    return "[green]ok[/green]" if flag else "[red]no[/red]"
+
+
 def _print_notes(notes) -> None:
     for note in notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True, highlight=False)
