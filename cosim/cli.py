@@ -48,6 +48,7 @@ def run(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
+    start: Annotated[str | None, typer.Option(help="Start at this UTC hour instead of the scenario's (ISO 8601, e.g. 2022-07-11T00:00Z).")] = None,
     mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
     coupling: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
     ai_share: Annotated[float | None, typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
@@ -70,6 +71,8 @@ def run(
                          ).checked(grids=spec.signals.source == "grids")
     if hours is not None:
         spec = spec.with_hours(hours)
+    if start is not None:
+        spec = spec.with_start(start)
     out = out or Path("cosim-out") / spec.name
     names = policy or spec.policies
     runs = len(names) + (spec.signals.source == "grids" and (mode == "online" or "nearest" not in names))
@@ -344,18 +347,18 @@ def grid_check(
 
     name = path.stem
     with err_console.status(f"{name}: fitting the balancing-area model and dispatching its hours"):
-        data = read_generation_by_fuel(path)
+        data = read_generation_by_fuel(path, source=str(file))
         check = compare(name, data.mw, year_baseline(data))
     summary = check.summary
-    table = Table(title=f"{name}: model vs EIA-930 ({path}), {summary.loc['year', 'hours']} h compared", title_justify="left")
-    for column in ("period", "observed (kg/kWh)", "model (kg/kWh)", "error", "ok", "correlation", "ok",
-                   "empirical MEF (kg/kWh)", "model LME (kg/kWh)", "error", "ok"):
-        table.add_column(column, justify="left" if column == "period" else "right")
+    table = Table(title=f"{name}: model vs the file ({summary.loc['year', 'hours']} h); intensities in kg/kWh",
+                  title_justify="left")
+    for column in ("period", "CI file", "CI model", "error", "corr.", "MEF file", "LME model", "error"):
+        table.add_column(column, justify="left" if column == "period" else "right", no_wrap=True)
     for period, row in summary.iterrows():
-        table.add_row(period, _number(row.observed_intensity_kg_per_kwh), _number(row.model_intensity_kg_per_kwh),
-                      _percent(row.intensity_error), _ok(row.intensity_ok), _number(row.intensity_correlation),
-                      _ok(row.correlation_ok), _number(row.empirical_mef_kg_per_kwh),
-                      _number(row.model_mean_lme_kg_per_kwh), _percent(row.lme_error), _ok(row.lme_ok))
+        table.add_row(period, f"{row.observed_intensity_kg_per_kwh:.3f}", f"{row.model_intensity_kg_per_kwh:.3f}",
+                      _marked(_percent(row.intensity_error), row.intensity_ok), _marked(f"{row.intensity_correlation:.3f}", row.correlation_ok),
+                      f"{row.empirical_mef_kg_per_kwh:.3f}", f"{row.model_mean_lme_kg_per_kwh:.3f}",
+                      _marked(_percent(row.lme_error), row.lme_ok))
     console.print(table)
     console.print(f"goals: year intensity within {GOAL_INTENSITY_ERROR:.0%}, hourly correlation >= {GOAL_CORRELATION:g} "
                   f"over the year, model LME within {GOAL_LME_ERROR:.0%} of the empirical MEF in every season",
@@ -381,8 +384,9 @@ def _percent(value: float) -> str:
     return "-" if value != value else f"{value:+.1%}"
 
 
-def _ok(flag: bool) -> str:
-    return "[green]ok[/green]" if flag else "[red]no[/red]"
+def _marked(text: str, ok: bool) -> str:
+    """The text, red when it misses its goal."""
+    return text if ok else f"[red]{text}[/red]"
 
 
 def _print_notes(notes) -> None:

@@ -305,10 +305,7 @@ class Scenario(StrictModel):
     @field_validator("start")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
-        if (v.minute, v.second, v.microsecond) != (0, 0, 0):
-            raise ValueError(f"{v.isoformat()} is not on a whole hour (the model is hourly)")
-        return v
+        return _utc_hour(v)
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Self:
@@ -385,6 +382,23 @@ class Scenario(StrictModel):
     def with_hours(self, hours: int) -> Scenario:
         """The same scenario cut to its first *hours* hours."""
         return self.model_copy(update={"hours": hours})
+
+    def with_start(self, start: str, *, source: str = "--start") -> Scenario:
+        """The same scenario from another UTC hour (ISO 8601, e.g. ``2022-07-11T00:00Z``;
+        no zone = UTC); InputError naming *source* when it is not a whole hour."""
+        try:
+            when = _utc_hour(datetime.fromisoformat(start))
+        except ValueError as exc:
+            raise InputError(source, start, str(exc) if "whole hour" in str(exc) else "not an ISO 8601 time") from None
+        return self.model_copy(update={"start": when})
+
+
+def _utc_hour(v: datetime) -> datetime:
+    """*v* in UTC (naive = UTC); ValueError unless on a whole hour."""
+    v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    if (v.minute, v.second, v.microsecond) != (0, 0, 0):
+        raise ValueError(f"{v.isoformat()} is not on a whole hour (the model is hourly)")
+    return v
 
 
 class _FieldError(ValueError):
