@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from grids.ba_fleet import RENEWABLE, BalancingAreaFleet, fit_fleet
-from grids.eia930 import FUEL_COLUMNS, GenerationByFuel
+from grids.eia930 import FUEL_COLUMNS, GenerationByFuel, runs
 from grids.errors import InputError
 from grids.grid import RegionGrid
 from grids.profiles import HourlyProfiles, hour_range
@@ -143,7 +143,7 @@ def year_baseline(data: GenerationByFuel, *, marginal: bool = True) -> pd.DataFr
     times = data.mw.index
     valid = ~data.mw.isna().any(axis=1).to_numpy()
     out = np.full((len(times), 3 + len(FUEL_COLUMNS)), np.nan)
-    for first, last in _runs(valid):
+    for first, last in runs(valid):
         horizon = grid.for_hours(times[first], last - first)
         for k in range(last - first):
             r = horizon.solve_hour(k, marginal=marginal)
@@ -161,9 +161,3 @@ def year_baseline(data: GenerationByFuel, *, marginal: bool = True) -> pd.DataFr
 def _fuel_to_code(fuels: pd.Index) -> np.ndarray:
     """(fuels, codes) 0/1 matrix: a result's fuel mix (fuels.yaml names) to EIA fuel codes."""
     return (fuels.to_numpy()[:, None] == np.array(list(FUEL_COLUMNS.values()))[None, :]).astype(float)
-
-
-def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
-    """[first, last) positions of each run of True."""
-    edges = np.diff(np.concatenate([[0], valid.astype(int), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))

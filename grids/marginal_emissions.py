@@ -19,12 +19,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from grids.eia930 import FUEL_COLUMNS as _FUEL_COLUMNS
 from grids.fleet import fuel_factors
-
-# merge: replace with `from grids.eia930 import FUEL_COLUMNS` (the same mapping)
-_FUEL_COLUMNS = {"WND": "wind", "SUN": "solar", "WAT": "hydro", "OIL": "oil", "NG": "gas",
-                 "COL": "coal", "NUC": "nuclear", "OTH": "other"}
-"""EIA-930 fuel code -> fuel name of ``fuels.yaml``: the default of every ``fuels`` argument."""
 
 VARIABLE_FUELS = ("wind", "solar")
 """Fuels left out of the dispatchable net load (their codes, by default ``WND`` and ``SUN``)."""

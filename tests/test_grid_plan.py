@@ -135,3 +135,12 @@ def test_grid_check_meets_the_goals_it_reaches_on_the_shared_files(data_dir, tmp
 
 def test_grid_check_refuses_a_missing_file(tmp_path):
     assert_bad_input(cosim("grid-check", "eia930/NOPE.csv", "--data-dir", tmp_path, cwd=tmp_path), "eia930/NOPE.csv")
+
+
+def test_gaps_filled_inside_the_window_are_the_summarys_notes(data_dir):
+    from cosim.instance import build_instance
+
+    spec = load_scenario(US_BA)
+    inst = build_instance(spec.with_start("2022-06-06T20:00Z").with_hours(6), data_dir=data_dir, source=US_BA)
+    assert inst.notes == ("eia930/MISO.csv: line 3768 (2022-06-06 22:00 UTC): 1 h gap filled by linear interpolation",)
+    assert build_instance(spec.with_hours(6), data_dir=data_dir, source=US_BA).notes == ()
