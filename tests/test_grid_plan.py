@@ -144,3 +144,19 @@ def test_gaps_filled_inside_the_window_are_the_summarys_notes(data_dir):
     inst = build_instance(spec.with_start("2022-06-06T20:00Z").with_hours(6), data_dir=data_dir, source=US_BA)
     assert inst.notes == ("eia930/MISO.csv: line 3768 (2022-06-06 22:00 UTC): 1 h gap filled by linear interpolation",)
     assert build_instance(spec.with_hours(6), data_dir=data_dir, source=US_BA).notes == ()
+
+
+def test_cosim_run_refuses_a_bad_balancing_area_file_with_one_line(tmp_path):
+    import yaml
+
+    (tmp_path / "eia930").mkdir()
+    rows = [f"2022-01-10 {h:02d}:00:00+00:00,10,0,500,{-5 if h == 1 else 900},1200,1000" for h in range(24)]
+    (tmp_path / "eia930" / "BAD.csv").write_text("\n".join(["timestamp,WND,SUN,WAT,NG,COL,NUC", *rows]) + "\n")
+    doc = _doc(Seattle={"kind": "balancing-area", "file": "eia930/BAD.csv"})
+    doc["datacenters"] = doc["datacenters"][2:]
+    doc["regions"] = [{"name": "r", "local_datacenter": "Seattle"}]
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    proc = cosim("run", "s.yaml", "--data-dir", tmp_path, "--out", out, cwd=tmp_path)
+    assert_bad_input(proc, "eia930/BAD.csv: line 3, column NG: negative generation (-5 MW)")
+    assert not out.exists()
