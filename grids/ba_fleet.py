@@ -195,6 +195,8 @@ def _water_values(units: pd.DataFrame, avail: pd.DataFrame, cost: pd.DataFrame, 
         at = np.flatnonzero(days == day)
         others = np.delete(np.arange(len(units)), band)
         levels = np.unique(np.round(c_all[np.ix_(others[~fixed[others]], at)], 6))
+        if not levels.size:  # hydro is the only unit that can move: any price will do
+            continue
         candidates = np.concatenate([[levels[0] - 1.0], (levels[1:] + levels[:-1]) / 2, [levels[-1] + 1.0]])
         a, c, d = a_all[:, at], c_all[:, at].copy(), d_all[at]
         best, best_err = candidates[0], np.inf

@@ -165,3 +165,10 @@ def test_a_ba_hour_agrees_with_pandapower_rundcopp():
 def test_a_ba_without_dispatchable_generation_is_refused():
     with pytest.raises(InputError, match="no dispatchable generation"):
         build_balancing_area(_data({"WND": np.full(48, 100.0), "SUN": np.full(48, 50.0)}), ["Virginia"])
+
+
+def test_a_hydro_only_ba_has_hydro_at_the_margin():
+    h = np.arange(72)
+    data = _data({"WAT": 900 + 300 * np.sin(2 * np.pi * h / 24), "NUC": np.full(h.size, 100.0)})
+    base = year_baseline(data)
+    assert np.allclose(base["lme_kg_per_kwh"], 0.014) and np.allclose(base["p_mw:WAT"], data.mw["WAT"], atol=1e-6)
