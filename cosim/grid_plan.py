@@ -37,7 +37,7 @@ def grid_plan(scenario: Scenario, *, data_dir: Path | None = None, source: str |
     """Resolve every data center's grid; InputError naming the data center's field when a
     net is unknown, a site is not in the net named, a file is missing, or one site would
     be on two grids."""
-    from grids.registry import paper_regions
+    from grids.registry import check_calibrated, paper_regions
 
     nets = paper_regions()
     shipped: dict[str, list[str]] = {}
@@ -75,6 +75,7 @@ def grid_plan(scenario: Scenario, *, data_dir: Path | None = None, source: str |
         on.setdefault(site, (grid, n))
         if site not in sites:
             sites.append(site)
+    check_calibrated(list(shipped), scenario.start, scenario.hours, source=str(source))
     return GridPlan(shipped=shipped, balancing_areas=areas)
 
 

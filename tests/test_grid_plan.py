@@ -160,3 +160,18 @@ def test_cosim_run_refuses_a_bad_balancing_area_file_with_one_line(tmp_path):
     proc = cosim("run", "s.yaml", "--data-dir", tmp_path, "--out", out, cwd=tmp_path)
     assert_bad_input(proc, "eia930/BAD.csv: line 3, column NG: negative generation (-5 MW)")
     assert not out.exists()
+
+
+def test_shipped_nets_refuse_a_horizon_outside_their_calibrated_window():
+    doc = _doc()
+    doc["datacenters"] = doc["datacenters"][:2]
+    doc["start"], doc["hours"] = "2022-07-11T00:00:00Z", 24
+    with pytest.raises(InputError) as err:
+        grid_plan(parse_scenario(doc), source="s.yaml")
+    assert err.value.where == "start" and "the shipped nets (us_east, ercot) hold the levels of 22 Sep to 11 Oct 2022" in err.value.reason
+    assert "2022-07-11 00:00 to 2022-07-11 23:00 UTC" in err.value.reason
+    doc["start"], doc["hours"] = "2022-10-10T00:00:00Z", 25  # ends on the window's last hour
+    assert grid_plan(parse_scenario(doc)).shipped == {"us_east": ["Virginia"], "ercot": ["Texas"]}
+    doc["hours"] = 26
+    with pytest.raises(InputError, match="2022-10-10 00:00 to 2022-10-11 01:00 UTC"):
+        grid_plan(parse_scenario(doc))
