@@ -26,7 +26,7 @@ def _doc(**datacenter_grids) -> dict:
     for dc in dcs:
         if dc["name"] in datacenter_grids:
             dc["grid"] = datacenter_grids[dc["name"]]
-    return {"name": "t", "hours": 2, "start": "2022-01-10T00:00:00Z",
+    return {"name": "t", "hours": 2, "start": "2022-09-26T00:00:00Z",
             "models": [{"name": "m", "energy_wh_per_request": 1, "resources_per_request": 1, "quality_score": 1}],
             "datacenters": dcs, "regions": [{"name": "r", "local_datacenter": "Virginia"}], "signals": {"source": "grids"}}
 
