@@ -48,6 +48,7 @@ def run(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
+    start: Annotated[str | None, typer.Option(help="Start at this UTC hour instead of the scenario's (ISO 8601, e.g. 2022-07-11T00:00Z).")] = None,
     mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
     coupling: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
     ai_share: Annotated[float | None, typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
@@ -70,6 +71,8 @@ def run(
                          ).checked(grids=spec.signals.source == "grids")
     if hours is not None:
         spec = spec.with_hours(hours)
+    if start is not None:
+        spec = spec.with_start(start)
     out = out or Path("cosim-out") / spec.name
     names = policy or spec.policies
     runs = len(names) + (spec.signals.source == "grids" and (mode == "online" or "nearest" not in names))
@@ -325,6 +328,65 @@ def report(
     if result.failed:
         console.print(f"[yellow]{result.failed} failed run(s) listed in report.md[/yellow]")
     console.print(f"report written to {result.folder}/: " + ", ".join(p.name for p in result.files), highlight=False)
+
+
+@app.command("grid-check")
+def grid_check(
+    file: Annotated[Path, typer.Argument(help="EIA-930 generation-by-fuel CSV: a path, or a name under the data dir (eia930/MISO.csv).")],
+    data_dir: DataDirOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Also write DIR/<name>_summary.csv, _by_fuel.csv, _hourly.csv and _grid_check.png (default: print only).")] = None,
+) -> None:
+    """Fit the balancing-area model to FILE, dispatch its year and compare it with the file:
+    average intensity, its hourly correlation, empirical MEF vs model LME per season, fuel shares.
+    Exits 0 when goals are missed (a report); it names them."""
+    path = file if file.exists() else loaders.dataset_path(loaders.resolve_data_dir(data_dir), str(file), source=file)
+    # late: pandapower (the balancing-area model) loads only for this command, after FILE is found
+    from grids.balancing_area import year_baseline
+    from grids.eia930 import read_generation_by_fuel
+    from grids.grid_check import GOAL_CORRELATION, GOAL_INTENSITY_ERROR, GOAL_LME_ERROR, compare, write_grid_check
+
+    name = path.stem
+    with err_console.status(f"{name}: fitting the balancing-area model and dispatching its hours"):
+        data = read_generation_by_fuel(path, source=str(file))
+        check = compare(name, data.mw, year_baseline(data))
+    summary = check.summary
+    table = Table(title=f"{name}: model vs the file ({summary.loc['year', 'hours']} h); intensities in kg/kWh",
+                  title_justify="left")
+    for column in ("period", "CI file", "CI model", "error", "corr.", "MEF file", "LME model", "error"):
+        table.add_column(column, justify="left" if column == "period" else "right", no_wrap=True)
+    for period, row in summary.iterrows():
+        table.add_row(period, f"{row.observed_intensity_kg_per_kwh:.3f}", f"{row.model_intensity_kg_per_kwh:.3f}",
+                      _marked(_percent(row.intensity_error), row.intensity_ok), _marked(f"{row.intensity_correlation:.3f}", row.correlation_ok),
+                      f"{row.empirical_mef_kg_per_kwh:.3f}", f"{row.model_mean_lme_kg_per_kwh:.3f}",
+                      _marked(_percent(row.lme_error), row.lme_ok))
+    console.print(table)
+    console.print(f"goals: year intensity within {GOAL_INTENSITY_ERROR:.0%}, hourly correlation >= {GOAL_CORRELATION:g} "
+                  f"over the year, model LME within {GOAL_LME_ERROR:.0%} of the empirical MEF in every season",
+                  highlight=False, soft_wrap=True)
+    shares = Table(title=f"{name}: generation by fuel (mean MW, share)", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("fuel", "observed MW", "model MW", "observed share", "model share", "difference"):
+        shares.add_column(column, justify="left" if column == "fuel" else "right")
+    for code, row in check.by_fuel.iterrows():
+        shares.add_row(f"{code} ({row.fuel})", _number(row.observed_mean_mw), _number(row.model_mean_mw),
+                       f"{row.observed_share:.1%}", f"{row.model_share:.1%}", f"{row.share_difference:+.1%}")
+    console.print(shares)
+    for missed in check.missed_goals:
+        console.print(f"[yellow]goal missed:[/yellow] {escape(missed)}", highlight=False, soft_wrap=True)
+    if check.goals_met:
+        console.print("[green]all goals met[/green]")
+    if out is not None:
+        paths = write_grid_check(check, out)
+        console.print("written: " + ", ".join(str(p) for p in paths), highlight=False, soft_wrap=True)
+
+
+def _percent(value: float) -> str:
+    """Signed percent with one decimal; '-' for none."""
+    return "-" if value != value else f"{value:+.1%}"
+
+
+def _marked(text: str, ok: bool) -> str:
+    """The text, red when it misses its goal."""
+    return text if ok else f"[red]{text}[/red]"
 
 
 def _print_notes(notes) -> None:

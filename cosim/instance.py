@@ -18,6 +18,7 @@ import pandas as pd
 
 from cosim import loaders
 from cosim.errors import DataWarning, InputError
+from cosim.grid_plan import build_grids, grid_plan
 from cosim.masks import check_feasible, feasible, frictions_usd_per_request, reach
 from cosim.policy import PolicyWeights
 from cosim.scenario import Scenario
@@ -167,7 +168,7 @@ def build_instance(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     shares = np.array([scenario.tiers[t].share for t in users.tier])
     return Instance(
-        notes=condense_notes(str(w.message) for w in caught if issubclass(w.category, DataWarning)),
+        notes=condense_notes(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning))),
         ewif_l_per_kwh=signals.get("ewif_l_per_kwh"),
         lme_kg_per_kwh=signals.get("lme_kg_per_kwh"),
         name=scenario.name,
@@ -228,14 +229,14 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
     s = scenario.signals
     sites = [dc.site for dc in scenario.datacenters]
     if s.source == "grids":
-        from grids.registry import paper_regions  # pandapower loads only when grids are used
-        from grids.signals import site_signals
+        from grids.signals import site_signals  # pandapower loads only when grids are used
 
-        _check_sites(scenario, {site for names in paper_regions().values() for site in names}, "is in none of the shipped grids", source)
+        plan = grid_plan(scenario, data_dir=data_dir, source=source)
         site_load = None
         if dc_load_mw is not None:  # data centers sharing a site add up
             site_load = dc_load_mw.T.groupby([dc.site for dc in scenario.datacenters]).sum().T
-        frames = site_signals(sites, times[0], len(times), seed=scenario.seed, dc_load_mw=site_load)
+        grids = build_grids(plan, seed=scenario.seed, start=times[0], hours=len(times))
+        frames = site_signals(sites, times[0], len(times), dc_load_mw=site_load, grids=grids)
     elif s.source == "synthetic":
         _check_sites(scenario, SYNTHETIC_LOCATIONS, "has no synthetic calibration", source)
         frames = synthetic_signals(list(dict.fromkeys(sites)), times[0], len(times), scenario.seed)

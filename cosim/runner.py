@@ -21,6 +21,7 @@ from cosim.accounting import grid_feedback
 from cosim.cosimulation import CoSimulation, Herding, Market
 from cosim.errors import InputError
 from cosim.glb import Solution, make_policy, objective_terms, solve_offline
+from cosim.grid_plan import build_grids, grid_plan
 from cosim.hourly_log import HourlyLog
 from cosim.instance import Instance, build_instance
 from cosim.metrics import policy_metrics, relocatable, site_hourly
@@ -50,7 +51,7 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
         return inst
     facility_mw = _baseline_facility_mw(inst, scenario)
     if ai_share is not None:
-        dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share)
+        dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share, data_dir=data_dir, source=source)
         user_factor = np.where(inst.local >= 0, dc_factor[inst.local], dc_factor.mean())
         inst, facility_mw = inst.scaled(user_factor, dc_factor), facility_mw * dc_factor[:, None]
     dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
@@ -63,17 +64,16 @@ def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:
     return site_hourly(inst, baseline)["facility_kwh"] / 1000.0  # kWh in one hour = average kW
 
 
-def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float) -> np.ndarray:
+def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float, *,
+                      data_dir: Path | None = None, source: str | Path = "<scenario>") -> np.ndarray:
     """(N,) scale of each data center (and of the users it serves locally) so that, in the
     no-relocation baseline, the data centers on each grid draw *share* of that grid's own
     mean demand."""
-    from grids.registry import site_region
-    from grids.signals import grid_regions
-
     sites = [dc.site for dc in scenario.datacenters]
+    plan = grid_plan(scenario, data_dir=data_dir, source=source)
     background = {rg.name: float(rg.hourly(inst.times[0], len(inst.times)).load_mw.sum(axis=1).mean())
-                  for rg in grid_regions(sites, seed=scenario.seed)}
-    grid_of = np.array([site_region(s) for s in sites])
+                  for rg in build_grids(plan, seed=scenario.seed)}
+    grid_of = np.array([plan.grid_of()[s] for s in sites])
     factor = np.ones(len(sites))
     for grid, demand_mw in background.items():
         at = grid_of == grid
@@ -132,12 +132,10 @@ def run_scenario(
     sites = [dc.site for dc in scenario.datacenters]
     without = WithoutDataCenters()  # the same for every policy: dispatched once per hour
 
-    def grids() -> list:
-        if not grids_on:
-            return []
-        from grids.signals import grid_regions  # pandapower loads only when grids are simulated
+    where = grid_plan(scenario, data_dir=data_dir, source=source) if grids_on else None
 
-        return grid_regions(sites, seed=scenario.seed)  # fresh nets per run
+    def grids() -> list:
+        return [] if where is None else build_grids(where, seed=scenario.seed)  # fresh nets per run
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)

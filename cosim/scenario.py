@@ -41,6 +41,24 @@ class Model(StrictModel):
     """L_inference of Luo & Cheng: time to the answer (or first token) on this model, ms."""
 
 
+class ShippedGrid(StrictModel):
+    """One of the shipped nets (grids/data/regions): eu, us_east, ercot, nevada, singapore, japan."""
+
+    kind: Literal["shipped"]
+    name: str
+
+
+class BalancingAreaGrid(StrictModel):
+    """A balancing area built from its hourly generation by fuel (EIA-930 form)."""
+
+    kind: Literal["balancing-area"]
+    file: str
+    """The hourly generation-by-fuel file, relative to the data dir (e.g. eia930/BPAT.csv)."""
+
+
+GridRef = Annotated[ShippedGrid | BalancingAreaGrid, Field(discriminator="kind")]
+
+
 class DataCenter(StrictModel):
     """A data-center site: where it is, its PUE, capacity and hosted models, and its signals."""
 
@@ -61,6 +79,9 @@ class DataCenter(StrictModel):
     """L_queue of Luo & Cheng: queueing delay at this site, ms."""
     capacity_class: str = "cloud"
     """A label tiers can require (system mask), e.g. cloud, edge, hyperscale."""
+    grid: GridRef | None = None
+    """With `signals: grids`, the grid the site draws from: `{kind: shipped, name: ...}` or
+    `{kind: balancing-area, file: ...}`; default: the shipped net holding the site."""
 
     @model_validator(mode="after")
     def _capacity_known(self) -> Self:
@@ -284,10 +305,7 @@ class Scenario(StrictModel):
     @field_validator("start")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
-        if (v.minute, v.second, v.microsecond) != (0, 0, 0):
-            raise ValueError(f"{v.isoformat()} is not on a whole hour (the model is hourly)")
-        return v
+        return _utc_hour(v)
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Self:
@@ -318,6 +336,9 @@ class Scenario(StrictModel):
             for n, r in enumerate(self.regions):
                 if r.local_datacenter is None and r.name not in self.mask.allow:
                     raise _FieldError(f"regions.{n}.local_datacenter", "mask default 'local' needs a local data center")
+        for n, dc in enumerate(self.datacenters):
+            if dc.grid is not None and self.signals.source != "grids":
+                raise _FieldError(f"datacenters.{n}.grid", f"needs signals: grids (signals come from '{self.signals.source}')")
         self._check_tiers_and_rules(region_names, set(dc_names))
         for n, name in enumerate(self.policies):
             if name not in POLICY_NAMES:
@@ -361,6 +382,23 @@ class Scenario(StrictModel):
     def with_hours(self, hours: int) -> Scenario:
         """The same scenario cut to its first *hours* hours."""
         return self.model_copy(update={"hours": hours})
+
+    def with_start(self, start: str, *, source: str = "--start") -> Scenario:
+        """The same scenario from another UTC hour (ISO 8601, e.g. ``2022-07-11T00:00Z``;
+        no zone = UTC); InputError naming *source* when it is not a whole hour."""
+        try:
+            when = _utc_hour(datetime.fromisoformat(start))
+        except ValueError as exc:
+            raise InputError(source, start, str(exc) if "whole hour" in str(exc) else "not an ISO 8601 time") from None
+        return self.model_copy(update={"start": when})
+
+
+def _utc_hour(v: datetime) -> datetime:
+    """*v* in UTC (naive = UTC); ValueError unless on a whole hour."""
+    v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    if (v.minute, v.second, v.microsecond) != (0, 0, 0):
+        raise ValueError(f"{v.isoformat()} is not on a whole hour (the model is hourly)")
+    return v
 
 
 class _FieldError(ValueError):

@@ -299,8 +299,10 @@ def _describe(row: dict) -> str:
 
 def run_id(scenario: Scenario, params: dict, options: dict) -> str:
     """Readable parts (the swept values) and a hash of everything that defines the run: the
-    resolved scenario, the policy and the runner's options. Same inputs, same id."""
-    key = json.dumps({"scenario": scenario.model_dump(), "params": params, "options": options},
+    resolved scenario, the policy and the runner's options. Same inputs, same id. Fields
+    at their defaults are left out of the hash, so a field added later with a default
+    (as a data center's `grid`) leaves the ids of existing runs as they were."""
+    key = json.dumps({"scenario": scenario.model_dump(exclude_defaults=True), "params": params, "options": options},
                      sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     parts = [_slug(name, value) for name, value in params.items()]

@@ -133,9 +133,13 @@ class RegionGrid:
         grid._unit_zone = units["zone"].map({z: k for k, z in enumerate(zones)}).to_numpy(int)
         grid._co2 = units["co2_kg_per_mwh"].to_numpy(float)
         grid._water = units["water_l_per_mwh"].to_numpy(float)
-        grid._load_bus = net.load["bus"].reindex(grid.profiles.load_mw.columns).to_numpy()
+        grid._site_pos = net.bus.index.get_indexer(grid._site_bus)
+        grid._load_pos = net.bus.index.get_indexer(net.load["bus"].reindex(grid.profiles.load_mw.columns).to_numpy())
+        grid._load_mw = grid.profiles.load_mw.to_numpy(float)
+        grid._hourly_arrays = _hourly_arrays(net, grid.profiles)
         times = grid.times
-        grid._wue = np.column_stack([onsite_wue_series(s, times[0], len(times)).to_numpy() for s in names])
+        grid._wue = np.column_stack([onsite_wue_series(s, times[0], len(times)).to_numpy() for s in names]
+                                    or [np.zeros((len(times), 0))])
         return grid
 
     @property
@@ -143,31 +147,48 @@ class RegionGrid:
         """The UTC hours of the horizon (:meth:`for_hours`)."""
         return self.profiles.load_mw.index
 
+    def solve_hour(self, hour: int, site_mw: np.ndarray | None = None, *, marginal: bool = True):
+        """The dispatcher's whole result (grids.opf.DispatchResult) for hour *hour* with
+        *site_mw* at the sites (None: no data centers)."""
+        if self.dispatcher is None:
+            raise RuntimeError(f"{self.name}: dispatch needs a horizon: use for_hours(start, hours)")
+        return self.dispatcher.solve(
+            **{name: None if rows is None else rows[hour] for name, rows in self._hourly_arrays.items()},
+            extra_bus_mw=None if site_mw is None else dict(zip(self._site_bus, np.asarray(site_mw, float))),
+            hour_label=self.times[hour], marginal=marginal,
+        )
+
     def dispatch(self, hour: int, site_mw: np.ndarray | None = None) -> HourOutcome:
         """Hour *hour* (position in the horizon) with *site_mw* (one value per site, MW, in
         ``sites`` order; None = no data centers)."""
-        if self.dispatcher is None:
-            raise RuntimeError(f"{self.name}: dispatch needs a horizon: use for_hours(start, hours)")
-        net = self.net
-        load = self.profiles.load_mw.iloc[hour]
-        result = self.dispatcher.solve(
-            load_mw=load,
-            sgen_max_mw=self.profiles.sgen_max_mw.iloc[hour],
-            extra_bus_mw=None if site_mw is None else pd.Series(site_mw, index=self._site_bus),
-            hour_label=self.times[hour],
-        )
-        p = np.concatenate([getattr(result, f"{t}_p_mw").reindex(net[t].index).to_numpy(float) for t in self._unit_tables])
-        lmp = result.lmp_usd_per_mwh
+        result = self.solve_hour(hour, site_mw)
+        p = np.concatenate([result.p_mw[t] for t in self._unit_tables])
+        lmp = result.bus_lmp_usd_per_mwh
         zone_of_site, zones = self._zone_of_site, self._zone_count
         return HourOutcome(
-            price_usd_per_mwh=lmp.reindex(self._site_bus).to_numpy(float),
+            price_usd_per_mwh=lmp[self._site_pos],
             carbon_kg_per_kwh=(zone_average(self._unit_zone, p, self._co2, zones) / 1000.0)[zone_of_site],
-            lme_kg_per_kwh=result.lme_kg_per_mwh.reindex(self._site_bus).to_numpy(float) / 1000.0,
+            lme_kg_per_kwh=result.bus_lme_kg_per_mwh[self._site_pos] / 1000.0,
             wue_l_per_kwh=self._wue[hour],
             ewif_l_per_kwh=(zone_average(self._unit_zone, p, self._water, zones) / 1000.0)[zone_of_site],
             emissions_kg=float(result.emissions_kg),
             cost_usd=float(result.cost_usd),
-            consumers_cost_usd=float(np.nansum(lmp.reindex(self._load_bus).to_numpy(float) * load.to_numpy(float))),
+            consumers_cost_usd=float(np.nansum(lmp[self._load_pos] * self._load_mw[hour])),
             demand_mw=float(result.load_mw),
             shed_mw=result.shed_total_mw,
         )
+
+
+def _hourly_arrays(net, prof: HourlyProfiles) -> dict[str, np.ndarray | list[pd.Series] | None]:
+    """The profiles as (hours, elements) arrays in the net's table order, keyed by the
+    Dispatcher.solve argument each feeds (one row per hour, no pandas in the loop)."""
+    def rows(frame: pd.DataFrame | None, table: str) -> np.ndarray | list[pd.Series] | None:
+        if frame is None:
+            return None
+        index = net[table].index
+        if len(frame.columns) == len(index) and frame.columns.isin(index).all():
+            return frame.reindex(columns=index).to_numpy(float)
+        return [row for _, row in frame.iterrows()]  # some elements only: each hour's Series names them
+
+    return {"load_mw": rows(prof.load_mw, "load"), "sgen_max_mw": rows(prof.sgen_max_mw, "sgen"),
+            "gen_max_mw": rows(prof.gen_max_mw, "gen"), "gen_cost_usd_per_mwh": rows(prof.gen_cost_usd_per_mwh, "gen")}

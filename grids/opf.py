@@ -160,26 +160,42 @@ class LoadShedWarning(DataWarning):
     """The fleet could not meet load (or had to spill must-take output) in a region-hour."""
 
 
+@dataclass(frozen=True)
+class ResultLabels:
+    """The net's element indices a result's arrays follow (one per dispatcher)."""
+
+    gen: pd.Index
+    sgen: pd.Index
+    ext_grid: pd.Index
+    bus: pd.Index
+    branch: pd.Index
+    fuel: pd.Index
+
+
 @dataclass
 class DispatchResult:
-    """One region-hour of DC-OPF dispatch. Units: MW (= MWh for the hour), USD, kg, L."""
+    """One region-hour of DC-OPF dispatch. Units: MW (= MWh for the hour), USD, kg, L.
 
-    gen_p_mw: pd.Series  # indexed like net.gen (0 for out-of-service rows)
-    sgen_p_mw: pd.Series  # indexed like net.sgen (must-take rows at their injection)
-    ext_grid_p_mw: pd.Series  # indexed like net.ext_grid
-    lmp_usd_per_mwh: pd.Series  # indexed like net.bus (NaN for out-of-service buses)
-    lme_kg_per_mwh: pd.Series  # indexed like net.bus: d(system emissions)/d(load at bus)
-    lme_valid_mw: pd.DataFrame  # indexed like net.bus, columns down_mw, up_mw
+    Per-element results are numpy arrays in the net's table order (``p_mw["gen"]`` follows
+    ``net.gen``, ``bus_*`` follow ``net.bus``), read without pandas in the hourly loop; the
+    properties give them as Series indexed like the net (``gen_p_mw``, ``lmp_usd_per_mwh``...).
+    """
+
+    p_mw: dict[str, np.ndarray]  # "gen", "sgen", "ext_grid": output per element (0 out of service; must-take sgen at its injection)
+    bus_lmp_usd_per_mwh: np.ndarray  # NaN for out-of-service buses
+    bus_lme_kg_per_mwh: np.ndarray  # d(system emissions)/d(load at bus)
+    bus_lme_valid_mw: np.ndarray  # (buses, 2): down_mw, up_mw
+    bus_shed_mw: np.ndarray  # normally all 0
+    bus_spill_mw: np.ndarray  # must-take output spilled (over-generation)
+    branch_p_from_mw: np.ndarray  # from-side MW per branch
+    fuel_p_mw: np.ndarray  # output by fuel (labels.fuel)
+    labels: ResultLabels
     cost_usd: float  # generation cost (linear + constant terms), no VOLL penalties
     emissions_kg: float
     load_mw: float  # total demand (loads + extra bus load + other fixed demand)
-    shed_mw: pd.Series  # per net.bus, normally all 0
     avg_intensity_kg_per_mwh: float
-    fuel_mix_mw: pd.Series  # by `fuel`
     water_l: float
-    branch_flow_mw: pd.Series  # from-side MW, index (table, element index)
     congested_branches: list  # [(table, index), ...] at their limit
-    spill_mw: pd.Series  # per net.bus: must-take output spilled (over-generation)
     objective_usd: float  # LP objective: cost_usd + VOLL x (shed + spill)
     region: str = "region"
     hour_label: Any = None
@@ -189,7 +205,47 @@ class DispatchResult:
 
     @property
     def shed_total_mw(self) -> float:
-        return float(self.shed_mw.sum())
+        return float(self.bus_shed_mw.sum())
+
+    @property
+    def gen_p_mw(self) -> pd.Series:
+        return pd.Series(self.p_mw["gen"], index=self.labels.gen, name="p_mw")
+
+    @property
+    def sgen_p_mw(self) -> pd.Series:
+        return pd.Series(self.p_mw["sgen"], index=self.labels.sgen, name="p_mw")
+
+    @property
+    def ext_grid_p_mw(self) -> pd.Series:
+        return pd.Series(self.p_mw["ext_grid"], index=self.labels.ext_grid, name="p_mw")
+
+    @property
+    def lmp_usd_per_mwh(self) -> pd.Series:
+        return pd.Series(self.bus_lmp_usd_per_mwh, index=self.labels.bus, name="lmp_usd_per_mwh")
+
+    @property
+    def lme_kg_per_mwh(self) -> pd.Series:
+        return pd.Series(self.bus_lme_kg_per_mwh, index=self.labels.bus, name="lme_kg_per_mwh")
+
+    @property
+    def lme_valid_mw(self) -> pd.DataFrame:
+        return pd.DataFrame(self.bus_lme_valid_mw, index=self.labels.bus, columns=_VALID_COLS)
+
+    @property
+    def shed_mw(self) -> pd.Series:
+        return pd.Series(self.bus_shed_mw, index=self.labels.bus, name="shed_mw")
+
+    @property
+    def spill_mw(self) -> pd.Series:
+        return pd.Series(self.bus_spill_mw, index=self.labels.bus, name="spill_mw")
+
+    @property
+    def branch_flow_mw(self) -> pd.Series:
+        return pd.Series(self.branch_p_from_mw, index=self.labels.branch, name="p_from_mw")
+
+    @property
+    def fuel_mix_mw(self) -> pd.Series:
+        return pd.Series(self.fuel_p_mw, index=self.labels.fuel, name="p_mw")
 
 
 def _col(tab: pd.DataFrame, name: str, default: float) -> np.ndarray:
@@ -199,7 +255,14 @@ def _col(tab: pd.DataFrame, name: str, default: float) -> np.ndarray:
 
 
 def _as_index_array(values, index: pd.Index, what: str, region: str) -> tuple[np.ndarray, np.ndarray]:
-    """Map a dict/Series keyed by element index to (positions, values)."""
+    """Map a dict/Series keyed by element index, or an array in the table's order, to
+    (positions, values)."""
+    if isinstance(values, np.ndarray):
+        if values.shape != (len(index),):
+            raise ValueError(f"{region}: {what}: an array needs one value per element ({len(index)}), got shape {values.shape}")
+        if not np.isfinite(values).all():
+            raise ValueError(f"{region}: {what}: values must be finite numbers")
+        return np.arange(len(index)), values.astype(float, copy=False)
     if isinstance(values, pd.Series):
         if values.index.equals(index):
             vals = values.to_numpy(float)
@@ -248,6 +311,15 @@ class Dispatcher:
         self._build_network(net)
         self._build_units(net)
         self._build_lp()
+        self._unit_of_element = {}  # table -> (elements,) its unit, -1 for none
+        for tab, idx in (("gen", self._gen_index), ("sgen", self._sgen_index), ("ext_grid", self._eg_index)):
+            m = self.unit_tab == tab
+            lookup = np.full(len(idx), -1, np.int64)
+            lookup[self._unit_pos[m]] = np.flatnonzero(m)
+            self._unit_of_element[tab] = lookup
+        self._labels = ResultLabels(gen=self._gen_index, sgen=self._sgen_index, ext_grid=self._eg_index, bus=self._bus_index,
+                                    branch=self._branch_index,
+                                    fuel=self._fuel_index if self._has_fuel else pd.Index([], name="fuel"))
         self.build_time_s = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ build
@@ -642,6 +714,14 @@ class Dispatcher:
         self._in_model = np.zeros(len(lim), bool)
         self._shed_cols = np.arange(nu, nu + ns, dtype=np.int32)
         self._ucols_idx = np.arange(nu, dtype=np.int32)
+        self._cur_col_cost = self.col_cost.copy()
+        # gen position -> its one LP column (-1: not a unit, or a piecewise cost of several columns)
+        ncols = np.bincount(self.col_unit, minlength=self._U)
+        first_col = np.full(self._U, -1, np.int64)
+        first_col[self.col_unit[::-1]] = np.arange(self.n_ucol)[::-1]
+        self._gen_cost_col = np.full(len(self._gen_index), -1, np.int64)
+        is_gen = (self.unit_tab == "gen") & (ncols == 1)
+        self._gen_cost_col[self._unit_pos[is_gen]] = first_col[is_gen]
         self._cur_ucol_lb = self.col_lb0.copy()
         self._cur_ucol_ub = self.col_ub0.copy()
         self._lim_rate = self.rate_mw[lim]
@@ -696,7 +776,7 @@ class Dispatcher:
     def solve(self, *, load_mw: pd.Series | Mapping[int, float] | None = None, extra_bus_mw: pd.Series | Mapping[int, float] | None = None,
               gen_max_mw: pd.Series | Mapping[int, float] | None = None, sgen_max_mw: pd.Series | Mapping[int, float] | None = None,
               ext_grid_max_mw: pd.Series | Mapping[int, float] | None = None, load_scale: float | None = None, hour_label: object = None,
-              marginal: bool = True) -> DispatchResult:
+              marginal: bool = True, gen_cost_usd_per_mwh: pd.Series | Mapping[int, float] | None = None) -> DispatchResult:
         """Dispatch one hour (warm-started from the previous hour's basis).
 
         load_mw: dict/Series by net.load index, MW; replaces ``p_mw * scaling`` of those
@@ -704,10 +784,15 @@ class Dispatcher:
         load_scale: multiplies every load (after load_mw).
         extra_bus_mw: dict/Series by net.bus index, MW of demand added at the bus (e.g. a
             data center); the bus must be in service.
+        Each of these may also be a numpy array with one value per element of its table, in
+        the table's order (the fast form for an hourly loop).
         gen_max_mw / sgen_max_mw / ext_grid_max_mw: availability by element index for this
             hour: caps the unit at min(value, max_p_mw); a unit whose availability is below
             its min_p_mw runs at the availability. For a non-controllable sgen the value is
             its (must-take) injection this hour.
+        gen_cost_usd_per_mwh: marginal cost by gen index for this hour, USD/MWh (units with
+            a linear cost only); gens not named keep their poly_cost. A balancing area's
+            fuel prices and water values change by month and day (grids.balancing_area).
         hour_label: any label; used in the shed/spill message and warning.
         marginal: compute LMEs and validity ranges (default True; False leaves them NaN).
 
@@ -725,10 +810,7 @@ class Dispatcher:
                 if ov is None:
                     continue
                 pos, vals = _as_index_array(ov, idx, f"{tab}_max_mw", self.name)
-                m = self.unit_tab == tab
-                lookup = np.full(len(idx), -1, np.int64)
-                lookup[self._unit_pos[m]] = np.flatnonzero(m)
-                u = lookup[pos]
+                u = self._unit_of_element[tab][pos]
                 cap[u[u >= 0]] = vals[u >= 0]  # must-take sgen rows have no unit: handled as demand
             ccap = cap[self.col_unit]
             ub = np.where(self.col_first, np.minimum(self.col_ub0, ccap),
@@ -739,6 +821,7 @@ class Dispatcher:
         if not (np.array_equal(ub, self._cur_ucol_ub) and np.array_equal(lb, self._cur_ucol_lb)):
             h.changeColsBounds(self.n_ucol, self._ucols_idx, lb, np.where(np.isinf(ub), highspy.kHighsInf, ub))
             self._cur_ucol_lb, self._cur_ucol_ub = lb.copy(), ub.copy()
+        self._set_costs(gen_cost_usd_per_mwh)
         shed_ub = np.maximum(D, 0.0)
         h.changeColsBounds(self.nb, self._shed_cols, np.zeros(self.nb), shed_ub)
         # row bounds (full row set): island balance, branch limits shifted by the load
@@ -811,6 +894,23 @@ class Dispatcher:
         res.timings_s = {"setup": t1 - t0, "lp": t2 - t1, "lme": t3 - t2, "validity": t4 - t3,
                          "result": t5 - t4, "total": t5 - t0}
         return res
+
+    def _set_costs(self, gen_cost: pd.Series | Mapping[int, float] | None) -> None:
+        """This hour's unit column costs: the poly_cost ones, with *gen_cost* (by gen index,
+        USD/MWh) replacing those of the gens it names."""
+        cost = self.col_cost
+        if gen_cost is not None:
+            pos, vals = _as_index_array(gen_cost, self._gen_index, "gen_cost_usd_per_mwh", self.name)
+            col = self._gen_cost_col[pos]
+            if (col < 0).any():
+                raise ValueError(f"{self.name}: gen_cost_usd_per_mwh names a gen that is out of service or has a "
+                                 "piecewise cost (only linear costs can be set per hour)")
+            cost = cost.copy()
+            cost[col] = vals
+        if not np.array_equal(cost, self._cur_col_cost):
+            changed = np.flatnonzero(cost != self._cur_col_cost).astype(np.int32)
+            self.h.changeColsCost(len(changed), changed, cost[changed])
+            self._cur_col_cost = cost
 
     def _validity(self, basic, x, act, D, shed_ub, full_shed):
         """Ratio test: how far the load at each bus can move before the basis changes.
@@ -933,16 +1033,15 @@ class Dispatcher:
         emissions = float(up @ self.unit_co2) + sfix_co2
         water = float(up @ self.unit_water) + (float(sw @ self._sgen_water) if len(sw) else 0.0)
         gen_mwh = float(np.maximum(up, 0.0).sum() + np.maximum(sw, 0.0).sum())
-        cost = float(self.col_cost @ x[:nu]) + self.cost_const + float(self._pwl_const.sum())
+        cost = float(self._cur_col_cost @ x[:nu]) + self.cost_const + float(self._pwl_const.sum())
         objective = cost + self.voll * shed_tot + self.spill_cost * spill_tot
         if self._has_fuel:
             fm = np.bincount(self._unit_fuel, weights=up, minlength=len(self._fuel_index))
             if len(sw):
                 fm = fm + np.bincount(self._sgen_fuel[self._sgen_fixed_active], weights=sw[self._sgen_fixed_active],
                                       minlength=len(self._fuel_index))
-            fuel_mix = pd.Series(fm, index=self._fuel_index, name="p_mw")
         else:
-            fuel_mix = pd.Series(dtype=float, name="p_mw")
+            fm = np.zeros(0)
         # branches
         P = inj - D
         flows = self.ptdf @ P + self._flow_offset
@@ -961,24 +1060,16 @@ class Dispatcher:
                              f"{where[:20]} at {self.spill_cost:g} USD/MWh")
             msg = f"region {self.name!r}, hour {hour_label!r}: " + "; ".join(parts)
             warnings.warn(msg, LoadShedWarning, stacklevel=3)
-        bi = self._bus_index
         return DispatchResult(
-            gen_p_mw=pd.Series(gen, index=self._gen_index, name="p_mw"),
-            sgen_p_mw=pd.Series(sgen, index=self._sgen_index, name="p_mw"),
-            ext_grid_p_mw=pd.Series(eg, index=self._eg_index, name="p_mw"),
-            lmp_usd_per_mwh=pd.Series(lmp_n, index=bi, name="lmp_usd_per_mwh"),
-            lme_kg_per_mwh=pd.Series(lme_n, index=bi, name="lme_kg_per_mwh"),
-            lme_valid_mw=pd.DataFrame(val_n, index=bi, columns=_VALID_COLS),
+            p_mw={"gen": gen, "sgen": sgen, "ext_grid": eg},
+            bus_lmp_usd_per_mwh=lmp_n, bus_lme_kg_per_mwh=lme_n, bus_lme_valid_mw=val_n,
+            bus_shed_mw=shed_n, bus_spill_mw=spill_n, branch_p_from_mw=flows, fuel_p_mw=fm, labels=self._labels,
             cost_usd=cost,
             emissions_kg=emissions,
             load_mw=demand_total,
-            shed_mw=pd.Series(shed_n, index=bi, name="shed_mw"),
             avg_intensity_kg_per_mwh=emissions / gen_mwh if gen_mwh > 0 else float("nan"),
-            fuel_mix_mw=fuel_mix,
             water_l=water,
-            branch_flow_mw=pd.Series(flows, index=self._branch_index, name="p_from_mw"),
             congested_branches=congested,
-            spill_mw=pd.Series(spill_n, index=bi, name="spill_mw"),
             objective_usd=objective,
             region=self.name,
             hour_label=hour_label,

@@ -47,6 +47,8 @@ class HourlyProfiles(NamedTuple):
 
     load_mw: pd.DataFrame       # columns: net.load index (background and export loads), MW
     sgen_max_mw: pd.DataFrame   # columns: net.sgen index, available MW (max_p_mw)
+    gen_max_mw: pd.DataFrame | None = None  # columns: net.gen index, available MW (None: max_p_mw)
+    gen_cost_usd_per_mwh: pd.DataFrame | None = None  # columns: net.gen index (None: poly_cost)
 
 
 def hour_range(start: pd.Timestamp | str, hours: int) -> pd.DatetimeIndex:

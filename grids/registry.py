@@ -23,6 +23,13 @@ from grids.grid import RegionGrid
 from grids.network import REGIONS_DIR, build_net, read_region_spec
 from grids.profiles import read_timeseries
 
+CALIBRATED_FROM = pd.Timestamp("2022-09-22T00:00Z")
+CALIBRATED_TO = pd.Timestamp("2022-10-11T00:00Z")
+"""The hours (both included) the shipped nets hold levels for: their loads, fuel and
+carbon prices and capacity factors are those of 22 Sep - 11 Oct 2022, the E-GLB window
+they were calibrated on (docs/grids.md). A run outside it is refused (grids.registry.
+check_calibrated), not served autumn levels in another season."""
+
 PAPER_SITES = ("Virginia", "Georgia", "Texas", "Nevada", "Belgium", "Netherlands", "Germany", "Denmark",
                "Singapore", "Japan")
 """The papers' 10 data-center locations, each a site of one shipped net."""
@@ -104,3 +111,13 @@ def _shipped_net(name: str):
 def build_all(*, seed: int = 0) -> dict[str, RegionGrid]:
     """Every shipped net, keyed by name."""
     return {n: build_region(n, seed=seed) for n in region_names()}
+
+
+def check_calibrated(nets: list[str], start: pd.Timestamp, hours: int, *, source: str, where: str = "start") -> None:
+    """InputError unless ``[start, start + hours)`` lies inside the shipped nets' window."""
+    last = pd.Timestamp(start) + pd.Timedelta(hours=int(hours) - 1)
+    if nets and (pd.Timestamp(start) < CALIBRATED_FROM or last > CALIBRATED_TO):
+        raise InputError(source, where, f"the shipped nets ({', '.join(nets)}) hold the levels of {CALIBRATED_FROM:%d %b} to "
+                                        f"{CALIBRATED_TO:%d %b %Y %H:%M} UTC (loads, fuel and carbon prices); the run covers "
+                                        f"{pd.Timestamp(start):%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC: move it inside, "
+                                        "or give those data centers a balancing-area grid")

@@ -24,22 +24,23 @@ from grids.outcome import SIGNALS
 from grids.registry import build_region, site_region
 
 
-def site_signals(sites: list[str], start: pd.Timestamp | str, hours: int,
-                 *, seed: int = 0, dc_load_mw: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """Per signal a (time x site) frame for the shipped nets holding *sites*.
+def site_signals(sites: list[str], start: pd.Timestamp | str, hours: int, *, seed: int = 0,
+                 dc_load_mw: pd.DataFrame | None = None, grids: list[RegionGrid] | None = None) -> dict[str, pd.DataFrame]:
+    """Per signal a (time x site) frame from dispatching the grids holding *sites*.
 
+    *grids*: the grids to dispatch (shipped nets or balancing areas, each holding some of
+    *sites*); default: the shipped nets holding them (:func:`grid_regions`).
     *dc_load_mw*: data-center load per hour (rows) and site (columns), MW, added at the
     sites' buses; none means the grids without data centers.
     """
-    by_region: dict[str, list[str]] = defaultdict(list)
-    for site in dict.fromkeys(sites):
-        by_region[site_region(site)].append(site)
+    wanted = list(dict.fromkeys(sites))
     frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
-    for region, region_sites in by_region.items():
-        hourly = region_hours(build_region(region, seed=seed), start, hours, dc_load_mw=dc_load_mw)
+    for rg in grid_regions(wanted, seed=seed) if grids is None else grids:
+        region_sites = [s for s in rg.sites if s in wanted]
+        hourly = region_hours(rg, start, hours, dc_load_mw=dc_load_mw)
         for name in SIGNALS:
             frames[name].append(hourly[name][region_sites])
-    return {name: pd.concat(parts, axis=1)[list(dict.fromkeys(sites))] for name, parts in frames.items()}
+    return {name: pd.concat(parts, axis=1)[wanted] for name, parts in frames.items()}
 
 
 def grid_regions(sites: list[str], *, seed: int = 0) -> list[RegionGrid]:

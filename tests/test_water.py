@@ -83,8 +83,8 @@ def test_ewif_of_a_dispatched_net():
 
 def test_wet_bulb_profiles_of_the_paper_sites():
     clim = wetbulb_climatology()
-    assert sorted(clim) == sorted(PAPER_SITES)
-    for site in PAPER_SITES:
+    assert sorted(clim) == sorted(PAPER_SITES + ["Seattle", "Phoenix", "Chicago", "New York"])
+    for site in clim:
         tw = wet_bulb_f(site, "2022-09-22T00:00Z", 48)
         c = clim[site]
         assert len(tw) == 48 and tw.index.tz is not None
