@@ -82,6 +82,10 @@ class DataCenter(StrictModel):
     grid: GridRef | None = None
     """With `signals: grids`, the grid the site draws from: `{kind: shipped, name: ...}` or
     `{kind: balancing-area, file: ...}`; default: the shipped net holding the site."""
+    weather_file: str | None = None
+    """An EnergyPlus weather file (.epw) relative to the data dir (e.g.
+    weather/USA_VA_Leesburg.Exec.epw): the site's on-site WUE hour by hour from its wet
+    bulb, whatever the signal source; none: the signal source's WUE."""
 
     @model_validator(mode="after")
     def _capacity_known(self) -> Self:
