@@ -60,7 +60,7 @@ def test_a_missing_file_is_refused_naming_the_field(tmp_path):
 
 
 @pytest.mark.parametrize("grid, where, reason", [
-    ({"kind": "pandapower", "file": "x"}, "datacenters.2.grid", "tag"),
+    ({"kind": "cim", "file": "x"}, "datacenters.2.grid", "tag"),
     ({"kind": "balancing-area"}, "datacenters.2.grid.balancing-area.file", "Field required"),
     ({"kind": "balancing-area", "file": "a.csv", "name": "x"}, "datacenters.2.grid.balancing-area.name", "unknown field"),
 ])
