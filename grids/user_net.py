@@ -248,6 +248,10 @@ class UserNetGrid(RegionGrid):
                 self.net[key[0]][key[1]] = vals.copy()
 
 
+RTS_GMLC_YEAR = 2020
+"""The year of the RTS-GMLC day-ahead series."""
+
+
 @dataclass
 class RtsGmlcNetGrid(UserNetGrid):
     """The RTS-GMLC system (:func:`grids.rts_gmlc.load_rts_gmlc`, commitment relaxed) with
@@ -258,12 +262,16 @@ class RtsGmlcNetGrid(UserNetGrid):
 
     def hourly(self, start: pd.Timestamp | str, hours: int) -> HourlyProfiles:
         """The RTS-GMLC areas' load shared over the loads and each renewable unit's
-        availability (InputError outside 2020, the data's year)."""
+        availability. The system's series are one synthetic year, 2020: a horizon in
+        another year takes the 2020 hours a whole number of weeks away (52 per year, so
+        weekdays are kept and dates move by about a day per year); InputError when that
+        leaves 2020."""
         from grids.rts_gmlc_series import load_rts_gmlc_series
 
         times = hour_range(start, hours)
-        s = load_rts_gmlc_series(self.root, start=times[0], hours=len(times), net=self.net)
-        return HourlyProfiles(load_mw=s["load_mw"], sgen_max_mw=s["sgen_max_mw"])
+        shift = pd.Timedelta(weeks=52 * (times[0].year - RTS_GMLC_YEAR))
+        s = load_rts_gmlc_series(self.root, start=times[0] - shift, hours=len(times), net=self.net)
+        return HourlyProfiles(load_mw=s["load_mw"].set_axis(times), sgen_max_mw=s["sgen_max_mw"].set_axis(times))
 
 
 def _flag(table: pd.DataFrame, col: str, i) -> bool:

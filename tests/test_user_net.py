@@ -290,8 +290,11 @@ def test_an_rts_gmlc_bus_dispatches_with_an_lme(data_dir):
     assert np.isfinite(out.lme_kg_per_kwh).all() and out.shed_mw == 0.0
     assert (out.lme_kg_per_kwh >= 0).all() and (out.lme_kg_per_kwh < 1.2).all()
     assert out.demand_mw == pytest.approx(day.background_mw[1] + 100.0)
+    # another year takes the 2020 hours 52 weeks per year away (weekdays kept)
+    later = grid.for_hours("2022-07-13T12:00Z", 2)
+    np.testing.assert_allclose(later.background_mw, day.background_mw, rtol=1e-12)
     with pytest.raises(InputError, match="outside the data"):
-        grid.for_hours("2022-07-15T12:00Z", 2)
+        grid.for_hours("2022-12-29T23:00Z", 3)
     bad = _doc({"kind": "rts-gmlc", "bus": 100})
     with pytest.raises(InputError) as err:
         grid_plan(parse_scenario(bad), data_dir=data_dir, source="s.yaml")
@@ -304,3 +307,33 @@ def test_the_hourly_profiles_keep_the_nets_own_values():
     assert prof.load_mw.shape == (3, 20) and (prof.load_mw.iloc[2] == case30().load.p_mw).all()
     assert prof.sgen_max_mw.shape == (3, 0) and prof.gen_max_mw is None
     assert isinstance(prof.load_mw.index, pd.DatetimeIndex)
+
+
+def test_a_user_net_an_rts_gmlc_bus_a_balancing_area_and_a_shipped_net_in_one_run(data_dir, tmp_path):
+    """The four grid kinds in one scenario, co-simulated online with lagged feedback."""
+    from cosim.runner import run_scenario
+
+    for folder in ("eia930", "rts-gmlc"):
+        (tmp_path / folder).symlink_to(data_dir / folder)
+    (tmp_path / "nets").mkdir()
+    pp.to_json(case30(), str(tmp_path / "nets" / "case30.json"))
+    dcs = [("Virginia", None), ("Seattle", {"kind": "balancing-area", "file": "eia930/BPAT.csv"}),
+           ("Chicago", {"kind": "pandapower", "file": "nets/case30.json", "bus": 17}),
+           ("Phoenix", {"kind": "rts-gmlc", "bus": 101})]
+    doc = {"name": "four-kinds", "hours": 6, "start": "2022-09-26T00:00:00Z",
+           "models": [{"name": "m", "energy_wh_per_request": 1, "resources_per_request": 1, "quality_score": 1}],
+           "datacenters": [{"name": n, "servers": 2000, "location": {"lat": 40.0, "lon": -90.0 - k}} | ({"grid": g} if g else {})
+                           for k, (n, g) in enumerate(dcs)],
+           "regions": [{"name": f"r{k}", "local_datacenter": n, "location": {"lat": 40.0, "lon": -90.0 - k}}
+                       for k, (n, _) in enumerate(dcs)],
+           "demand": {"requests_per_hour": 5_000_000}, "signals": {"source": "grids"}, "policies": ["nearest", "all-glb"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = run_scenario(parse_scenario(doc), mode="online", coupling="lagged", data_dir=tmp_path)
+    log = result.models["nearest"].log
+    assert log.grid_names == ("us_east", "BPAT", "case30", "RTS-GMLC")
+    assert ((log.grid_demand_mw - log.grid_background_mw) > 0).all()  # served locally: every grid carries its data center
+    for name in ("price_usd_per_mwh", "lme_kg_per_kwh", "carbon_kg_per_kwh"):
+        assert np.isfinite(result.models["all-glb"].log.realized[name]).all(), name
+    gf = result.metrics["all-glb"]["grid_feedback"]
+    assert gf["emissions_consequential_t"] > 0 and np.isfinite(gf["savings"]["emissions_realized_t"])
