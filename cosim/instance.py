@@ -18,7 +18,7 @@ import pandas as pd
 
 from cosim import loaders
 from cosim.errors import DataWarning, InputError
-from cosim.grid_plan import build_grids, grid_plan
+from cosim.grid_plan import build_grids, grid_plan, site_weather
 from cosim.masks import check_feasible, feasible, frictions_usd_per_request, reach
 from cosim.policy import PolicyWeights
 from cosim.scenario import Scenario
@@ -226,6 +226,9 @@ def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np
 
 
 def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_load_mw) -> dict[str, np.ndarray]:
+    """Per signal an (N, T) array. A data center's `weather_file` gives its site's WUE
+    whatever the source: through the grids (cosim.grid_plan.build_grids) with `grids`, in
+    place of the source's rows of that site otherwise."""
     s = scenario.signals
     sites = [dc.site for dc in scenario.datacenters]
     if s.source == "grids":
@@ -257,7 +260,13 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
                 path, columns=list(dict.fromkeys(sites)), hours=len(times), start=times[0],
                 nonnegative=name != "price_usd_per_mwh",  # negative prices occur (as in E-GLB)
             )
-    return {name: frame[sites].to_numpy().T.copy() for name, frame in frames.items()}
+    out = {name: frame[sites].to_numpy().T.copy() for name, frame in frames.items()}
+    if s.source != "grids":  # the grids took theirs from the plan
+        from grids.weather import onsite_wue_from_epw
+
+        for site, (path, file) in site_weather(scenario, data_dir=data_dir, source=source).items():
+            out["wue_l_per_kwh"][[n for n, at in enumerate(sites) if at == site]] = onsite_wue_from_epw(path, times, source=file).to_numpy()
+    return out
 
 
 def _check_sites(scenario: Scenario, known, reason: str, source) -> None:

@@ -56,7 +56,28 @@ class BalancingAreaGrid(StrictModel):
     """The hourly generation-by-fuel file, relative to the data dir (e.g. eia930/BPAT.csv)."""
 
 
-GridRef = Annotated[ShippedGrid | BalancingAreaGrid, Field(discriminator="kind")]
+class PandapowerGrid(StrictModel):
+    """A user's own net: a pandapower JSON file or a MATPOWER case, the site at one of its buses."""
+
+    kind: Literal["pandapower"]
+    file: str
+    """The net, relative to the data dir: pandapower JSON (.json) or MATPOWER (.m, .mat)."""
+    bus: Annotated[int, Field(ge=0)]
+    """The net's bus index of this data center."""
+    timeseries: str | None = None
+    """Hourly load and availability (`time`, `load:<index>`, `sgen:<index>`, `gen:<index>`),
+    relative to the data dir; omitted: the net's own values, held flat."""
+
+
+class RtsGmlcGrid(StrictModel):
+    """The RTS-GMLC test system from the data dir (rts-gmlc/), the site at one of its buses."""
+
+    kind: Literal["rts-gmlc"]
+    bus: Annotated[int, Field(ge=0)]
+    """The RTS bus id of this data center (101 ... 325)."""
+
+
+GridRef = Annotated[ShippedGrid | BalancingAreaGrid | PandapowerGrid | RtsGmlcGrid, Field(discriminator="kind")]
 
 
 class DataCenter(StrictModel):
@@ -80,8 +101,13 @@ class DataCenter(StrictModel):
     capacity_class: str = "cloud"
     """A label tiers can require (system mask), e.g. cloud, edge, hyperscale."""
     grid: GridRef | None = None
-    """With `signals: grids`, the grid the site draws from: `{kind: shipped, name: ...}` or
-    `{kind: balancing-area, file: ...}`; default: the shipped net holding the site."""
+    """With `signals: grids`, the grid the site draws from: `{kind: shipped, name: ...}`,
+    `{kind: balancing-area, file: ...}`, `{kind: pandapower, file: ..., bus: ...}` or
+    `{kind: rts-gmlc, bus: ...}`; default: the shipped net holding the site."""
+    weather_file: str | None = None
+    """An EnergyPlus weather file (.epw) relative to the data dir (e.g.
+    weather/USA_VA_Leesburg.Exec.epw): the site's on-site WUE hour by hour from its wet
+    bulb, whatever the signal source; none: the signal source's WUE."""
 
     @model_validator(mode="after")
     def _capacity_known(self) -> Self:

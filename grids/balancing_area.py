@@ -61,6 +61,18 @@ class BalancingAreaGrid(RegionGrid):
                                               columns=net.gen.index),
         )
 
+    def for_hours(self, start: pd.Timestamp | str, hours: int) -> RegionGrid:
+        """As :meth:`grids.grid.RegionGrid.for_hours`, from the net's design limits and
+        costs (an hour written by :meth:`apply_hour` is undone first)."""
+        net = self.net
+        fixed = net.gen["kind"].isin(_FIXED_KINDS).to_numpy()
+        top = np.maximum(self.fleet.available_mw.max().reindex(net.gen["unit"]).to_numpy(), 1e-3)
+        net.gen["max_p_mw"], net.gen["min_p_mw"] = top, np.where(fixed, top, 0.0)
+        gens = net.poly_cost["et"] == "gen"
+        net.poly_cost.loc[gens, "cp1_eur_per_mw"] = net.gen["marginal_cost_usd_per_mwh"].reindex(
+            net.poly_cost.loc[gens, "element"]).to_numpy()
+        return super().for_hours(start, hours)
+
     def apply_hour(self, t: pd.Timestamp | str, *, profiles: HourlyProfiles | None = None) -> pd.Timestamp:
         """Write hour *t* into the net as pandapower's OPF reads it: load, sgen limits, gen
         limits (must-run and must-take units fixed at their output) and linear costs

@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,9 @@ from grids.profiles import HourlyProfiles, hour_range, hourly_profiles
 
 UNIT_TABLES = ("gen", "sgen", "ext_grid")
 """The net's tables of producing units, in the order unit arrays concatenate them."""
+
+SiteWue = Path | Callable[[pd.DatetimeIndex], "pd.Series | np.ndarray"]
+"""A site's own on-site WUE: an EPW file, or UTC hours -> WUE (L/kWh) per hour."""
 
 
 @dataclass
@@ -44,6 +49,10 @@ class RegionGrid:
     sites: dict[str, int] = field(default_factory=dict)
     zones: dict[str, list[int]] = field(default_factory=dict)
     site_zone: dict[str, str] = field(default_factory=dict)
+    site_wue_l_per_kwh: dict[str, SiteWue] = field(default_factory=dict)
+    """DC site -> its own on-site WUE over a horizon, instead of the wet-bulb climatology
+    (grids.water): an EPW weather file (grids.weather.onsite_wue_from_epw), or a callable
+    taking the horizon's UTC hours and returning one WUE (L/kWh) per hour."""
     _cache: HourlyProfiles | None = field(default=None, repr=False)
     # set by for_hours: the horizon's profiles and what dispatch reads each hour
     profiles: HourlyProfiles | None = field(default=None, repr=False)
@@ -55,6 +64,17 @@ class RegionGrid:
         self.sites = {s: int(i) for i, s in b["dc_site"].items() if s is not None and s == s}
         self.zones = {z: [int(i) for i in b.index[b["zone"] == z]] for z in self.spec["zones"]}
         self.site_zone = {s: v["zone"] for s, v in self.spec["sites"].items()}
+
+    def with_site_wue(self, wue: Mapping[str, SiteWue]) -> RegionGrid:
+        """This grid with *wue* (site -> EPW file or callable, see ``site_wue_l_per_kwh``)
+        for those sites, on top of any set before; InputError for a site not in the grid."""
+        unknown = [s for s in wue if s not in self.sites]
+        if unknown:
+            raise InputError(f"<grid {self.name}>", "sites", f"no site {', '.join(map(repr, unknown))} "
+                                                         f"(its sites: {', '.join(self.sites)})")
+        grid = copy.copy(self)
+        grid.site_wue_l_per_kwh = {**self.site_wue_l_per_kwh, **wue}
+        return grid
 
     # ------------------------------------------------------------------ profiles
     def hourly(self, start: pd.Timestamp | str, hours: int) -> HourlyProfiles:
@@ -115,7 +135,6 @@ class RegionGrid:
         MW) and a ``dispatcher`` (grids.opf) built once, warm-starting from the last hour.
         The net is shared with this grid, not copied (the dispatcher works on its own copy)."""
         from grids.opf import Dispatcher
-        from grids.water import onsite_wue_series
 
         grid = copy.copy(self)
         grid.profiles = grid.hourly(start, hours)
@@ -137,10 +156,27 @@ class RegionGrid:
         grid._load_pos = net.bus.index.get_indexer(net.load["bus"].reindex(grid.profiles.load_mw.columns).to_numpy())
         grid._load_mw = grid.profiles.load_mw.to_numpy(float)
         grid._hourly_arrays = _hourly_arrays(net, grid.profiles)
-        times = grid.times
-        grid._wue = np.column_stack([onsite_wue_series(s, times[0], len(times)).to_numpy() for s in names]
-                                    or [np.zeros((len(times), 0))])
+        grid._wue = np.column_stack([grid._site_wue(s) for s in names] or [np.zeros((len(grid.times), 0))])
         return grid
+
+    def _site_wue(self, site: str) -> np.ndarray:
+        """(hours,) on-site WUE at *site* over the horizon: its own series when given, else
+        the wet-bulb climatology (grids.water.onsite_wue_series)."""
+        from grids.water import onsite_wue_series
+        from grids.weather import onsite_wue_from_epw
+
+        times, own = self.times, self.site_wue_l_per_kwh.get(site)
+        if own is None:
+            return onsite_wue_series(site, times[0], len(times)).to_numpy()
+        if isinstance(own, (str, Path)):
+            values = onsite_wue_from_epw(own, times)
+        else:
+            values = own(times)
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(times),):
+            raise InputError(f"<grid {self.name}>", f"site_wue_l_per_kwh.{site}",
+                             f"{values.shape} values for {len(times)} hours")
+        return values
 
     @property
     def times(self) -> pd.DatetimeIndex:

@@ -172,3 +172,13 @@ def test_a_hydro_only_ba_has_hydro_at_the_margin():
     data = _data({"WAT": 900 + 300 * np.sin(2 * np.pi * h / 24), "NUC": np.full(h.size, 100.0)})
     base = year_baseline(data)
     assert np.allclose(base["lme_kg_per_kwh"], 0.014) and np.allclose(base["p_mw:WAT"], data.mw["WAT"], atol=1e-6)
+
+
+def test_a_horizon_after_apply_hour_starts_from_the_design_limits():
+    data = _synthetic_ba(days=2)
+    ba = build_balancing_area(data, ["Virginia"])
+    before = ba.for_hours(START, 48).dispatch(30, np.array([200.0]))
+    ba.apply_hour(START + pd.Timedelta(hours=3))  # writes hour 3's limits and costs into the net
+    after = ba.for_hours(START, 48).dispatch(30, np.array([200.0]))
+    assert after.emissions_kg == pytest.approx(before.emissions_kg, rel=1e-12)
+    assert after.price_usd_per_mwh[0] == pytest.approx(before.price_usd_per_mwh[0], rel=1e-12)

@@ -60,7 +60,7 @@ def test_a_missing_file_is_refused_naming_the_field(tmp_path):
 
 
 @pytest.mark.parametrize("grid, where, reason", [
-    ({"kind": "pandapower", "file": "x"}, "datacenters.2.grid", "tag"),
+    ({"kind": "cim", "file": "x"}, "datacenters.2.grid", "tag"),
     ({"kind": "balancing-area"}, "datacenters.2.grid.balancing-area.file", "Field required"),
     ({"kind": "balancing-area", "file": "a.csv", "name": "x"}, "datacenters.2.grid.balancing-area.name", "unknown field"),
 ])
@@ -175,3 +175,24 @@ def test_shipped_nets_refuse_a_horizon_outside_their_calibrated_window():
     doc["hours"] = 26
     with pytest.raises(InputError, match="2022-10-10 00:00 to 2022-10-11 01:00 UTC"):
         grid_plan(parse_scenario(doc))
+
+
+@pytest.mark.slow
+def test_us_hubs_runs_a_day_with_feedback_at_every_site(data_dir):
+    from grids.weather import onsite_wue_from_epw
+
+    path = REPO_ROOT / "scenarios" / "us_hubs.yaml"
+    spec = load_scenario(path).with_hours(24)
+    result = run_scenario(spec, mode="online", coupling="lagged", data_dir=data_dir, source=path, policies=["se-glb"])
+    log = result.models["se-glb"].log
+    assert log.grid_names == ("us_east", "ercot", "BPAT", "AZPS", "MISO", "NYIS")
+    # every grid re-dispatched with its data centers' load on top of its own demand
+    drawn = log.grid_demand_mw - log.grid_background_mw
+    assert (drawn > 0).all()
+    for name in ("price_usd_per_mwh", "carbon_kg_per_kwh", "lme_kg_per_kwh", "wue_l_per_kwh"):
+        assert np.isfinite(log.realized[name]).all(), name
+    # on-site water from each site's weather file, hour by hour
+    dalles = [d.name for d in spec.datacenters].index("The Dalles")
+    epw = onsite_wue_from_epw(data_dir / "weather" / "USA_WA_Seattle-Tacoma.epw", result.instance.times)
+    np.testing.assert_allclose(log.realized["wue_l_per_kwh"][dalles], epw.to_numpy(), rtol=1e-12)
+    assert result.metrics["se-glb"]["grid_feedback"]["emissions_consequential_t"] > 0
