@@ -64,6 +64,9 @@ class RegionGrid:
         self.sites = {s: int(i) for i, s in b["dc_site"].items() if s is not None and s == s}
         self.zones = {z: [int(i) for i in b.index[b["zone"] == z]] for z in self.spec["zones"]}
         self.site_zone = {s: v["zone"] for s, v in self.spec["sites"].items()}
+        # apply_hour writes an hour's availability into sgen.max_p_mw; for_hours restores this
+        sgen = self.net.sgen
+        self._sgen_design_max_mw = sgen["max_p_mw"].copy() if "max_p_mw" in sgen.columns else None
 
     def with_site_wue(self, wue: Mapping[str, SiteWue]) -> RegionGrid:
         """This grid with *wue* (site -> EPW file or callable, see ``site_wue_l_per_kwh``)
@@ -140,6 +143,8 @@ class RegionGrid:
         grid.profiles = grid.hourly(start, hours)
         grid.background_mw = grid.profiles.load_mw.sum(axis=1).to_numpy(float)
         net = grid.net
+        if self._sgen_design_max_mw is not None:  # an hour written by apply_hour must not cap the horizon
+            net.sgen["max_p_mw"] = self._sgen_design_max_mw
         grid.dispatcher = Dispatcher(net, name=grid.name)
         names = list(grid.sites)
         grid._site_bus = np.array([grid.sites[s] for s in names])

@@ -269,6 +269,20 @@ def test_apply_hour_writes_the_hour(grids):
     assert total == pytest.approx(net.load.p_mw.sum(), rel=1e-9)
 
 
+def test_a_horizon_after_apply_hour_is_not_capped_by_that_hour():
+    """apply_hour writes one hour's PV availability into sgen.max_p_mw (for rundcopp); a
+    horizon built afterwards starts from the net's design limits again."""
+    rg = build_region("singapore", seed=3)
+    noon = START + pd.Timedelta(hours=5)  # 13:00 in Singapore
+    before = rg.for_hours(START, 24).dispatch(5)
+    rg.apply_hour(START + pd.Timedelta(hours=16))  # midnight: no PV
+    assert rg.net.sgen.max_p_mw.sum() < 1e-6
+    after = rg.for_hours(START, 24).dispatch(5)
+    assert rg.hourly(noon, 1).sgen_max_mw.to_numpy().sum() > 0
+    assert after.emissions_kg == pytest.approx(before.emissions_kg, rel=1e-12)
+    assert after.price_usd_per_mwh == pytest.approx(before.price_usd_per_mwh, rel=1e-12)
+
+
 # ---------------------------------------------------------------------------- refusals
 
 def _fleet_with(tmp_path: Path, row_name: str, **changes) -> Path:
