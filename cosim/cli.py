@@ -25,7 +25,7 @@ from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
 from cosim.masks import reach
-from cosim.metrics import table1
+from cosim.metrics import feedback_table, table1
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
 from cosim.outputs import write_atomic
 from cosim.runner import decision_instance, run_scenario
@@ -103,35 +103,14 @@ def run(
     console.print(f"outputs written to {out}/")
 
 
-_FEEDBACK_ROWS = (
-    ("emissions attributional (t)", ("emissions_attributional_t",)),
-    ("emissions consequential (t)", ("emissions_consequential_t",)),
-    ("emissions first-order (t)", ("emissions_first_order_t",)),
-    ("energy cost predicted (USD)", ("energy_cost_predicted_usd",)),
-    ("energy cost realized (USD)", ("energy_cost_realized_usd",)),
-    ("saved vs nearest, predicted (t)", ("savings", "emissions_predicted_t")),
-    ("saved vs nearest, realized (t)", ("savings", "emissions_realized_t")),
-    ("emissions rebound", ("savings", "emissions_rebound")),
-    ("AI share of grid demand", ("ai_share",)),
-    ("load swing", ("load_swing",)),
-    ("iterations (max)", ("iterations", "max")),
-)
-
-
 def _feedback_table(metrics: dict[str, dict]) -> Table:
     table = Table(title="grid feedback (DESIGN.md accounting)", title_justify="left")
     table.add_column("metric")
-    names = [n for n, m in metrics.items() if "grid_feedback" in m]
-    for name in names:
+    frame = feedback_table(metrics)
+    for name in frame.columns:
         table.add_column(name, justify="right")
-    for label, path in _FEEDBACK_ROWS:
-        row = []
-        for name in names:
-            value = metrics[name]["grid_feedback"]
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            row.append(_number(value))
-        table.add_row(label, *row)
+    for label, row in frame.iterrows():
+        table.add_row(label, *_row(row.tolist()))
     return table
 
 
@@ -401,15 +380,30 @@ def _table1(metrics: dict[str, dict], title: str) -> Table:
     for name in frame.columns:
         table.add_column(name, justify="right")
     for label, row in frame.iterrows():
-        table.add_row(label, *(_number(v) for v in row))
+        table.add_row(label, *_row(row.tolist()))
     return table
 
 
-def _number(value: float | None) -> str:
-    """Four significant digits, thousands separated; '-' for none."""
+ROUND_OFF = 1e-9
+"""Values within ROUND_OFF (absolute) or ROUND_OFF x the row's largest magnitude print as 0:
+solver and floating-point round-off, not a result (no -0, no 2.2e-14)."""
+
+
+def _number(value: float | None, scale: float = 0.0) -> str:
+    """Four significant digits, thousands separated; '-' for none; '0' for round-off, within
+    ROUND_OFF of zero or of ROUND_OFF x *scale* (the row's largest magnitude)."""
     if value is None or value != value:
         return "-"
+    if abs(value) <= ROUND_OFF * max(1.0, abs(scale)):
+        return "0"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _row(values) -> list[str]:
+    """A table row's numbers, round-off judged against the row's largest finite magnitude."""
+    finite = [abs(v) for v in values if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")]
+    scale = max(finite, default=0.0)
+    return [_number(v, scale) for v in values]
 
 
 def main() -> None:

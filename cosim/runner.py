@@ -9,8 +9,11 @@ from a file or the synthetic generator) the loop runs open, with no feedback.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +93,25 @@ class RunResult:
     solutions: dict[str, Solution] = field(default_factory=dict)
     metrics: dict[str, dict] = field(default_factory=dict)
     models: dict[str, CoSimulation] = field(default_factory=dict)
+    baseline_metrics: dict | None = None  # the `nearest` baseline's METRICS, where grids are simulated
+
+
+def provenance(scenario: Scenario, source: str | Path) -> dict:
+    """summary.json's `provenance`: what produced a run. gridshift's installed version, the
+    scenario file as given, the SHA-256 of the scenario as run (its JSON after --hours and
+    --start: two runs with equal digests ran the same scenario), its seed, and the UTC time
+    the summary was written (ISO 8601)."""
+    try:
+        version = importlib.metadata.version("gridshift")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    return {
+        "gridshift_version": version,
+        "scenario_file": str(source),
+        "scenario_sha256": hashlib.sha256(scenario.model_dump_json().encode()).hexdigest(),
+        "seed": scenario.seed,
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def run_scenario(
@@ -153,10 +175,7 @@ def run_scenario(
         if on_policy:
             on_policy(f"{BASELINE} (baseline)")
         baseline, baseline_plan = simulate(BASELINE)
-    for name in names:
-        if on_policy:
-            on_policy(name)
-        model, plan = (baseline, baseline_plan) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
+    def measure(model: CoSimulation, plan: Solution | None) -> tuple[Instance, Instance, Solution, dict]:
         seen, realized = model.log.instances(inst)
         sol = model.solution(plan)
         sol.objective_usd = (plan.objective_usd if plan is not None
@@ -165,6 +184,13 @@ def run_scenario(
         if grids_on:
             metrics["grid_feedback"] = grid_feedback(model.log, baseline.log, baseline=BASELINE, ai_share_requested=ai_share)
         metrics["demand_response"] = _demand_response(inst, model.log, market)
+        return seen, realized, sol, metrics
+
+    for name in names:
+        if on_policy:
+            on_policy(name)
+        model, plan = (baseline, baseline_plan) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
+        seen, realized, sol, metrics = measure(model, plan)
         if mode == "online" and coupling == "open" and not market.responsive:
             offline = solve_offline(inst, make_policy(name, scenario.policy))
             metrics["online"] = {
@@ -176,6 +202,9 @@ def run_scenario(
         result.solutions[name], result.metrics[name], result.models[name] = sol, metrics, model
         if out is not None:
             write_policy(out, seen, sol, realized=realized if grids_on else None)
+    if baseline is not None:
+        same = result.models.get(BASELINE) is baseline
+        result.baseline_metrics = result.metrics[BASELINE] if same else measure(baseline, baseline_plan)[3]
     if out is not None:
         write_summary(
             out, scenario.name, result.metrics,
@@ -184,6 +213,9 @@ def run_scenario(
             notes=list(inst.notes),
             ai_share=None if ai_share is None else {"requested": ai_share,
                                                     "social_weight_usd": inst.weights.social_weight_usd},
+            baseline=None if baseline is None else {"policy": BASELINE, "metrics": result.baseline_metrics},
+            options=options.model_dump(mode="json"),
+            provenance=provenance(scenario, source),
         )
     return result
 
