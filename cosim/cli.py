@@ -309,6 +309,51 @@ def report(
     console.print(f"report written to {result.folder}/: " + ", ".join(p.name for p in result.files), highlight=False)
 
 
+@app.command()
+def compare(
+    folders: Annotated[list[Path], typer.Argument(help="Run folders (holding summary.json) or batch folders (holding catalog.duckdb): one or more.")],
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Only this policy (repeatable).")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Also write the long table (one row per run, policy and metric) to this CSV.")] = None,
+    figure: Annotated[Path | None, typer.Option(help="Also draw grouped bars of headline metrics into this PNG.")] = None,
+) -> None:
+    """Table 1 and the grid feedback of several runs side by side, one column per (run, policy),
+    with the settings that differ between the runs named."""
+    from cosim import compare as compare_
+
+    if figure is not None and figure.suffix.lower() != ".png":
+        raise InputError("--figure", str(figure), "a .png file")
+    result = compare_.compare(compare_.find_runs(folders), policy)
+    runs = [r.label for r in result.runs]
+    differ = ", ".join(result.differing) if result.differing else "nothing recorded (same settings)"
+    console.print(f"{len(runs)} run(s), {len(result.columns)} column(s); the runs differ in: {escape(differ)}",
+                  highlight=False, soft_wrap=True)
+    for name, missing in result.unrecorded.items():
+        console.print(f"[yellow]note:[/yellow] {escape(name)} not recorded in {escape(', '.join(missing))}",
+                      highlight=False, soft_wrap=True)
+    for section, title in (("table1", "Table 1 (SE-GLB)"), ("grid_feedback", "grid feedback (DESIGN.md accounting)")):
+        frame = result.section(section)
+        if frame.empty:
+            continue
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        table.add_column("metric", no_wrap=True)
+        for column in frame.columns:
+            table.add_column(escape(column), justify="right", no_wrap=True)
+        by_label = {r.label: r for r in result.runs}
+        for name in result.differing:
+            table.add_row(f"[bold]{escape(name)}[/bold]", *(escape(compare_.setting_text(by_label[run].settings.get(name)))
+                                                             for run, _ in result.columns))
+        for label, row in frame.iterrows():
+            table.add_row(label, *_row(row.tolist()))
+        roomy = Console(width=1000)  # every column whole, as `cosim masks` prints its grids
+        Console(width=max(console.width, Measurement.get(roomy, roomy.options, table).maximum)).print(table)
+    if csv is not None:
+        compare_.write_csv(result, csv)
+        console.print(f"table written to {csv}", highlight=False)
+    if figure is not None:
+        compare_.plot(result, figure)
+        console.print(f"figure written to {figure}", highlight=False)
+
+
 @app.command("grid-check")
 def grid_check(
     file: Annotated[Path, typer.Argument(help="EIA-930 generation-by-fuel CSV: a path, or a name under the data dir (eia930/MISO.csv).")],

@@ -190,7 +190,7 @@ def test_parquet_contract(runs):
 
 
 def _without_timing(text: str) -> list[str]:
-    pattern = re.compile(r'^\s*"(' + "|".join(TIMING_KEYS) + ')":')
+    pattern = re.compile(r'^\s*"(' + "|".join((*TIMING_KEYS, "written_at")) + ')":')
     return [line for line in text.splitlines() if not pattern.match(line)]
 
 
@@ -201,6 +201,7 @@ def test_same_run_twice_same_outputs(runs):
     dropped = json.loads(text_a)
     for m in dropped["policies"].values():
         assert set(TIMING_KEYS) <= set(m["solve"])  # the lines removed above are really the timing ones
+    assert "written_at" in dropped["provenance"]  # when summary.json was written: the one other line that varies
     for name in POLICIES:
         for table in ("allocations", "sites", "demand"):
             pd.testing.assert_frame_equal(
