@@ -54,6 +54,7 @@ def savings_frame(runs: dict[float, RunResult]) -> pd.DataFrame:
     there), emissions_{predicted,realized}_savings_t, emissions_rebound_ratio,
     energy_cost_{predicted,realized}_savings_usd, energy_cost_rebound_ratio,
     emissions_{first_order,consequential,attributional}_t, load_swing_ratio, shed_mwh.
+    The rebound ratios are NaN where no saving was predicted (cosim.accounting.rebound).
     """
     rows = []
     for share, result in runs.items():
