@@ -311,7 +311,7 @@ def report(
 
 @app.command()
 def compare(
-    folders: Annotated[list[Path], typer.Argument(help="Run folders (holding summary.json) or batch folders (holding catalog.duckdb): one or more.")],
+    folders: Annotated[list[Path], typer.Argument(metavar="DIR", help="Run folders (holding summary.json) or batch folders (holding catalog.duckdb): one or more.")],
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Only this policy (repeatable).")] = None,
     csv: Annotated[Path | None, typer.Option(help="Also write the long table (one row per run, policy and metric) to this CSV.")] = None,
     figure: Annotated[Path | None, typer.Option(help="Also draw grouped bars of headline metrics into this PNG.")] = None,
@@ -324,7 +324,7 @@ def compare(
         raise InputError("--figure", str(figure), "a .png file")
     result = compare_.compare(compare_.find_runs(folders), policy)
     runs = [r.label for r in result.runs]
-    differ = ", ".join(result.differing) if result.differing else "nothing recorded (same settings)"
+    differ = ", ".join(result.differing) if result.differing else "no recorded setting"
     console.print(f"{len(runs)} run(s), {len(result.columns)} column(s); the runs differ in: {escape(differ)}",
                   highlight=False, soft_wrap=True)
     for name, missing in result.unrecorded.items():

@@ -138,9 +138,10 @@ def _gap(feedback: dict) -> float:
 
 
 def _drop_timing(value):
-    """Metrics without timing fields (keys ending in _s: solver_s, total_s, ...)."""
+    """Metrics without timing fields (keys ending in _s: solver_s, total_s, ...; and
+    provenance.written_at, when summary.json was written)."""
     if isinstance(value, dict):
-        return {k: _drop_timing(v) for k, v in value.items() if not k.endswith("_s")}
+        return {k: _drop_timing(v) for k, v in value.items() if not k.endswith("_s") and k != "written_at"}
     if isinstance(value, list):
         return [_drop_timing(v) for v in value]
     return value
