@@ -320,8 +320,7 @@ def compare(
     with the settings that differ between the runs named."""
     from cosim import compare as compare_
 
-    if figure is not None and figure.suffix.lower() != ".png":
-        raise InputError("--figure", str(figure), "a .png file")
+    compare_.check_figure(figure)
     result = compare_.compare(compare_.find_runs(folders), policy)
     runs = [r.label for r in result.runs]
     differ = ", ".join(result.differing) if result.differing else "no recorded setting"

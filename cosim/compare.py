@@ -81,6 +81,12 @@ def _value(part: pd.DataFrame, run: str, policy: str, label: str):
     return None if value is None or value != value else value
 
 
+def check_figure(path: Path | None) -> None:
+    """InputError naming `--figure` unless *path* (when given) is a .png file name."""
+    if path is not None and Path(path).suffix.lower() != ".png":
+        raise InputError("--figure", str(path), "a .png file")
+
+
 def find_runs(folders: list[Path]) -> list[RunSummary]:
     """Every run in *folders*: a run folder is one run, a batch folder every run its catalog
     records ok. InputError naming the folder: neither kind, an unreadable or invalid
