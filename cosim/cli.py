@@ -339,7 +339,7 @@ def compare(
             table.add_column(escape(column), justify="right", no_wrap=True)
         by_label = {r.label: r for r in result.runs}
         for name in result.differing:
-            table.add_row(f"[bold]{escape(name)}[/bold]", *(escape(compare_.setting_text(by_label[run].settings.get(name)))
+            table.add_row(f"[bold]{escape(name)}[/bold]", *(escape(compare_.setting_text(name, by_label[run].settings.get(name)))
                                                              for run, _ in result.columns))
         for label, row in frame.iterrows():
             table.add_row(label, *_row(row.tolist()))

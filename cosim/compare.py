@@ -217,10 +217,13 @@ def _text(value) -> str | None:
     return str(value)
 
 
-def setting_text(value) -> str:
-    """A setting for the terminal ('-' where a run does not record it)."""
+def setting_text(name: str, value) -> str:
+    """A setting for the terminal ('-' where a run does not record it; a SHA-256 by its
+    first 12 hex digits, in full in the CSV)."""
     text = _text(value)
-    return "-" if text is None else text
+    if text is None:
+        return "-"
+    return text[:12] if name.endswith("sha256") else text
 
 
 def write_csv(comparison: Comparison, path: Path) -> Path:
