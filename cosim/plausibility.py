@@ -63,13 +63,15 @@ class Bound:
     def _with_unit(self, value: float) -> str:
         return f"{value:g} {self.unit}".rstrip()
 
-    def above(self, value: float) -> str:
-        """The reason for a value above ``high``."""
-        return f"{self._with_unit(value)} is above the plausible {self._with_unit(self.high)} of {self.label}: {self.too_high}"
+    def above(self, value: float, more: str = "") -> str:
+        """The reason for a value above ``high`` (*more*: said before the likely mistake)."""
+        return (f"{self._with_unit(value)} is above the plausible {self._with_unit(self.high)} of {self.label}{more}: "
+                f"{self.too_high}")
 
-    def below(self, value: float) -> str:
-        """The reason for a nonzero value below ``low``."""
-        return f"{self._with_unit(value)} is below the plausible {self._with_unit(self.low)} of {self.label}: {self.too_low}"
+    def below(self, value: float, more: str = "") -> str:
+        """The reason for a nonzero value below ``low`` (*more*: said before the likely mistake)."""
+        return (f"{self._with_unit(value)} is below the plausible {self._with_unit(self.low)} of {self.label}{more}: "
+                f"{self.too_low}")
 
     def small(self, largest: float) -> str:
         """The reason for a series whose largest magnitude is below ``series_low``."""
@@ -136,13 +138,13 @@ FIELDS: tuple[tuple[str, str], ...] = (
 """Scenario field path (``*``: every item of a list) -> the quantity of :data:`BOUNDS` it holds."""
 
 
-def _finding(bound: Bound, value: float) -> str | None:
+def _finding(bound: Bound, value: float, more: str = "") -> str | None:
     """The reason one value is implausible, or None."""
     size = abs(value)
     if bound.high is not None and size > bound.high:
-        return bound.above(value)
+        return bound.above(value, more)
     if bound.low is not None and 0 < size < bound.low:
-        return bound.below(value)
+        return bound.below(value, more)
     return None
 
 
@@ -186,10 +188,10 @@ def _fields(data: object, parts: Sequence[str], prefix: str = "") -> Iterable[tu
 
 
 def check_columns(quantity: str, values: np.ndarray, columns: Sequence[str], *, source: str | Path,
-                  row: Callable[[int], str], series: bool = True) -> None:
+                  row: Callable[[int], str], series: bool = True, rows: str = "row(s)") -> None:
     """Warn once per column of *values* (rows x columns) holding an implausible value of
     *quantity*: at the first such row (``row(i)`` names it, e.g. "row 2"), with the value
-    and how many more rows are out of range; or, with *series*, for a column whose every
+    and how many more *rows* are out of range; or, with *series*, for a column whose every
     value is too small (``series_low``; a column of zeros is no unit mistake), at the column."""
     bound = BOUNDS[quantity]
     values = np.asarray(values, dtype=float).reshape(len(values), len(columns))
@@ -202,9 +204,7 @@ def check_columns(quantity: str, values: np.ndarray, columns: Sequence[str], *, 
             out |= (size[:, k] > 0) & (size[:, k] < bound.low)
         if out.any():
             bad = np.flatnonzero(out)
-            reason = _finding(bound, values[bad[0], k])
-            if len(bad) > 1:
-                reason = f"{reason} ({len(bad) - 1} more row(s) out of range)"
+            reason = _finding(bound, values[bad[0], k], f" (and {len(bad) - 1} more {rows})" if len(bad) > 1 else "")
             warnings.warn(PlausibilityWarning(source, f"{row(int(bad[0]))}, column {column}", reason), stacklevel=2)
         elif series and bound.series_low is not None and len(values) and 0 < size[:, k].max() < bound.series_low:
             warnings.warn(PlausibilityWarning(source, f"column {column}", bound.small(float(size[:, k].max()))), stacklevel=2)
@@ -220,4 +220,4 @@ def check_signals(signals: dict[str, np.ndarray], datacenters: Sequence[str], ti
         if name not in BOUNDS:
             continue
         check_columns(name, np.asarray(array).T, [f"{name} of {dc}" for dc in datacenters], source=source,
-                      row=lambda t: f"{origin}: hour {times[t]:%Y-%m-%d %H:%M} UTC", series=False)
+                      row=lambda t: f"{origin}: hour {times[t]:%Y-%m-%d %H:%M} UTC", series=False, rows="hour(s)")

@@ -20,7 +20,7 @@ from cosim import loaders
 from cosim.capacity_check import reachable_requests_per_hour, shortfalls
 from cosim.errors import InputError
 from cosim.instance import build_instance
-from cosim.plausibility import BOUNDS, PlausibilityWarning, check_columns
+from cosim.plausibility import BOUNDS, PlausibilityWarning, check_columns, check_signals
 from cosim.runner import run_scenario
 from cosim.scenario import parse_scenario
 from cosim.scenario_files import load_scenario, shipped_scenarios_dir
@@ -89,7 +89,7 @@ def test_cli_validate_and_run_warn_and_strict_refuses_writing_nothing(tmp_path):
     notes = [line for line in proc.stdout.splitlines() if line.startswith("note: ")]
     assert len(notes) == 2, proc.stdout  # one per column: Texas and Virginia (412 kg/kWh)
     assert all(part in notes[0] for part in parts), notes[0]
-    assert "row 2, column Virginia: 412 kg/kWh" in notes[1] and "(5 more row(s) out of range)" in notes[1]
+    assert "row 2, column Virginia: 412 kg/kWh" in notes[1] and "carbon intensity (and 5 more row(s)): looks like" in notes[1]
     assert_bad_input(cosim("validate", scenario, "--data-dir", data, "--strict", cwd=tmp_path), *parts)
 
     out = tmp_path / "out"
@@ -155,14 +155,28 @@ def test_columns_first_row_more_rows_and_prices_in_usd_per_kwh():
         return [str(w.message) for w in got]
 
     assert caught("wue_l_per_kwh", [[1.2], [1800.0], [2100.0]], ["A"]) == [
-        "f.csv: row 3, column A: 1800 L/kWh is above the plausible 20 L/kWh of WUE: looks like L/MWh or mL/kWh: "
-        "divide by 1000 (gal/MWh: multiply by 0.003785) (1 more row(s) out of range)"]
+        "f.csv: row 3, column A: 1800 L/kWh is above the plausible 20 L/kWh of WUE (and 1 more row(s)): looks like "
+        "L/MWh or mL/kWh: divide by 1000 (gal/MWh: multiply by 0.003785)"]
     assert caught("price_usd_per_mwh", [[0.05, 0.0, -12000.0], [0.09, 0.0, 40.0]], ["A", "B", "C"]) == [
         "f.csv: column A: every value is below 1 USD/MWh of electricity price (the largest is 0.09 USD/MWh): "
         "looks like USD/kWh: multiply by 1000",
         "f.csv: row 2, column C: -12000 USD/MWh is above the plausible 10000 USD/MWh of electricity price: "
         "looks like cents/MWh (divide by 100) or USD/GWh (divide by 1000)"]
     assert caught("price_usd_per_mwh", [[-65.5], [585.1], [10_000.0]], ["A"]) == []  # E-GLB's range, VOLL
+
+
+def test_computed_signals_are_checked_value_by_value_and_lme_not_at_all():
+    times = pd.date_range("2022-09-22", periods=3, freq="h", tz="UTC")
+    signals = {"carbon_kg_per_kwh": np.array([[0.4, 900.0, 900.0], [0.3, 0.3, 0.3]]),
+               "price_usd_per_mwh": np.array([[0.0, 0.2, 0.5], [40.0, 41.0, 42.0]]),  # cheap hours: no "USD/kWh"
+               "lme_kg_per_kwh": np.full((2, 3), 5.0)}
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        check_signals(signals, ["A", "B"], times, source="s.yaml", origin="signals (grids)")
+    assert [str(w.message) for w in got] == [
+        "s.yaml: signals (grids): hour 2022-09-22 01:00 UTC, column carbon_kg_per_kwh of A: 900 kg/kWh is above the "
+        "plausible 2 kg/kWh of carbon intensity (and 1 more hour(s)): looks like g/kWh or kg/MWh: divide by 1000 "
+        "(lb/MWh: multiply by 0.000454)"]
 
 
 def _shipped() -> list:
