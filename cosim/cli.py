@@ -20,6 +20,7 @@ from rich.table import Table
 
 from cosim import frontier as frontier_
 from cosim import loaders
+from cosim.capacity_check import shortfalls
 from cosim.cosimulation import Herding
 from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
@@ -41,6 +42,7 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder holding external datasets (default: $COSIM_DATA_DIR)."),
 ]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Refuse (exit 2) a value outside its plausible range instead of warning (docs/scenarios.md, Plausibility checks).")]
 
 
 @app.command()
@@ -60,6 +62,7 @@ def run(
     online_algorithm: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Co-simulate the scenario's policies with the grids, write the output contract and print
     the Table-1 comparison (and the grid feedback where grids are simulated)."""
@@ -82,7 +85,7 @@ def run(
         result = run_scenario(
             spec, policies=policy, mode=mode, online_algorithm=online_algorithm, coupling=coupling,
             ai_share=ai_share, operators=operators, elasticity=elasticity,
-            herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential),
+            herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential), strict=strict,
             data_dir=loaders.resolve_data_dir(data_dir), source=path, out=out,
             on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
             on_hour=lambda: progress.advance(task),
@@ -118,11 +121,13 @@ def _feedback_table(metrics: dict[str, dict]) -> Table:
 def validate(
     scenario: ScenarioArg,
     data_dir: DataDirOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
-    """Check a scenario file and the data it names; print what it describes."""
+    """Check a scenario file and the data it names (values' plausibility in their units, peak
+    demand against the capacity the masks allow); print what it describes."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
-    inst = build_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
+    inst = build_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path, strict=strict)
     n, j, k, t = inst.shape
     console.print(
         f"{path}: ok - '{spec.name}': {n} data centers, {len(inst.regions)} user regions x {len(inst.tiers)} tiers, "
@@ -132,6 +137,8 @@ def validate(
         soft_wrap=True, highlight=False,
     )
     _print_notes(inst.notes)
+    for short in shortfalls(inst):
+        console.print(f"[yellow]warning:[/yellow] {escape(short.message())}", soft_wrap=True, highlight=False)
 
 
 @app.command()

@@ -37,7 +37,7 @@ NO_HERDING_CONTROL = Herding()
 
 
 def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
-                      ai_share: float | None = None) -> Instance:
+                      ai_share: float | None = None, strict: bool = False) -> Instance:
     """The inputs policies decide on.
 
     With signals from the grids, that is the dispatch of a no-relocation baseline (every
@@ -45,9 +45,10 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     grids are dispatched once without data centers to run the baseline, then again with
     the baseline's load at the data-center buses. *ai_share* scales requests and capacity
     so that the baseline's data-center load is that share of the grids' own demand, and
-    the social weight with the requests (`Instance.scaled`).
+    the social weight with the requests (`Instance.scaled`). *strict*: refuse implausible
+    values (`build_instance`).
     """
-    inst = build_instance(scenario, data_dir=data_dir, source=source)
+    inst = build_instance(scenario, data_dir=data_dir, source=source, strict=strict)
     if scenario.signals.source != "grids":
         if ai_share is not None:
             raise InputError("--ai-share", f"{ai_share:g}", "needs simulated grids (signals: grids)")
@@ -58,7 +59,7 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
         user_factor = np.where(inst.local >= 0, dc_factor[inst.local], dc_factor.mean())
         inst, facility_mw = inst.scaled(user_factor, dc_factor), facility_mw * dc_factor[:, None]
     dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
-    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load)
+    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load, strict=strict)
     return replace(grid_inst, demand=inst.demand, capacity=inst.capacity, weights=inst.weights)
 
 
@@ -125,6 +126,7 @@ def run_scenario(
     operators: int = 1,
     herding: Herding = NO_HERDING_CONTROL,
     elasticity: float | None = None,
+    strict: bool = False,
     data_dir: Path | None = None,
     source: str | Path = "<scenario>",
     out: Path | None = None,
@@ -136,21 +138,22 @@ def run_scenario(
     The options are those of cosim.options.RunOptions (checked there: InputError naming
     the option): coupling open | lagged | iterate (online only; default lagged with grids,
     else open); elasticity: users' price elasticity (default: the scenario's
-    demand.price_elasticity). Online runs with open coupling also solve the offline
-    problem, so each policy reports its online-to-offline objective ratio (>= 1 up to
+    demand.price_elasticity); strict: a value outside its plausible range
+    (cosim.plausibility) is refused before anything is written. Online runs with open
+    coupling also solve the offline problem, so each policy reports its online-to-offline objective ratio (>= 1 up to
     solver tolerance).
     """
     grids_on = scenario.signals.source == "grids"
     options = RunOptions(
         policies=None if policies is None else tuple(policies), mode=mode, coupling=coupling,
         online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=herding.damping,
-        max_shift=herding.max_shift, sequential=herding.sequential, elasticity=elasticity,
+        max_shift=herding.max_shift, sequential=herding.sequential, elasticity=elasticity, strict=strict,
     ).checked(grids=grids_on)
     mode, coupling = options.mode, options.coupling
     d = scenario.demand
     market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
                     elasticity=d.price_elasticity if elasticity is None else elasticity, tier_sensitivity=d.tier_sensitivity)
-    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share)
+    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share, strict=options.strict)
     sites = [dc.site for dc in scenario.datacenters]
     without = WithoutDataCenters()  # the same for every policy: dispatched once per hour
 

@@ -327,6 +327,9 @@ class Scenario(StrictModel):
     tiers: Annotated[list[Tier], Field(min_length=1)] = [Tier(name="default")]
     latency: Latency = Latency()
     frictions: Frictions = Frictions()
+    accept_implausible: list[str] = []
+    """Fields (``models.0.energy_wh_per_request``) meant as they are though outside their
+    plausible range (cosim.plausibility): not warned of, not refused by ``--strict``."""
 
     @field_validator("start")
     @classmethod
