@@ -162,7 +162,7 @@ def signals_figure(plt, run: RunFolder, policy: str, path: Path, colours: dict[s
     time (solid, the site's colour) and realized after re-dispatch (dashed, black), in the
     signal's unit, against hours from the start; a signal's panels share their y axis."""
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MultipleLocator
 
     sites = run.sites[policy]
     panels = [p for p in SIGNAL_PANELS if has_realized(sites, p[0])]
@@ -189,7 +189,7 @@ def signals_figure(plt, run: RunFolder, policy: str, path: Path, colours: dict[s
                 continue
             site = names[n]
             ax.plot(hours, seen[site].to_numpy(), color=colours[site], linewidth=1.6)
-            ax.plot(hours, realized[site].to_numpy(), color="black", linewidth=0.8, linestyle="--")
+            ax.plot(hours, realized[site].to_numpy(), color="black", linewidth=0.7, linestyle=(0, (3, 3)), alpha=0.55)
             ax.set_ylim(low - pad, high + pad)
             ax.set_title(_plain(f"{site}: {name}"), fontsize=8, loc="left", color=colours[site], pad=2)
             ax.tick_params(labelsize=7)
@@ -198,15 +198,24 @@ def signals_figure(plt, run: RunFolder, policy: str, path: Path, colours: dict[s
                 ax.set_ylabel(f"{name} ({unit})", fontsize=8)
             else:
                 ax.tick_params(labelleft=False)
-    axes[-1][0].xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 1.2, 2.4, 3, 4.8, 6, 10]))
+    axes[-1][0].xaxis.set_major_locator(MultipleLocator(_hour_step(len(run.sites[policy]["time"].unique()))))
     handles = [Line2D([], [], color="grey", linewidth=1.6, label="seen at decision time (site colour)"),
-               Line2D([], [], color="black", linewidth=0.8, linestyle="--", label="realized after re-dispatch")]
+               Line2D([], [], color="black", linewidth=0.7, linestyle=(0, (3, 3)), alpha=0.55,
+                      label="realized after re-dispatch")]
     fig.legend(handles=handles, loc="upper right", ncol=2, fontsize="small", frameon=False)
     fig.supxlabel(f"hours from {_start(run)} UTC", fontsize=9)
     fig.suptitle(_title(run, f"{policy}, signals seen vs realized"), x=0.01, ha="left", fontsize=10)
     write_atomic(path, lambda f: fig.savefig(f, dpi=_DPI, format="png"))
     plt.close(fig)
     return Plotted(path, data, {s: colours[s] for s in names})
+
+
+def _hour_step(hours: int) -> int:
+    """Tick spacing in hours: whole days or weeks on long horizons, at most ~6 ticks."""
+    for step in (1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720):
+        if hours / step <= 6:
+            return step
+    return 24 * 30 * math.ceil(hours / (24 * 30 * 6))
 
 
 def _hours_from_start(index: pd.DatetimeIndex) -> np.ndarray:

@@ -266,12 +266,30 @@ def _open_in_chromium(pages: list[Path], profile: Path) -> list[dict]:
                     traces: [...document.querySelectorAll('.js-plotly-plot')].map(d => d.data.length),
                     title: document.title, pwned: window.__pwned === undefined ? null : window.__pwned,
                     plotly: typeof window.Plotly }})""")
+                found.update(_zoom_and_hover(tab))
                 tab.screenshot(path=str(page.with_suffix(".png")))
                 tab.close()
                 results.append({"errors": errors, "remote": remote, **found})
         finally:
             context.close()
     return results
+
+
+def _zoom_and_hover(tab) -> dict:
+    """Click the first figure with time axes' "1 day" button and read its x range (hours);
+    hover over its plot and count the hover labels shown."""
+    first = tab.locator(".js-plotly-plot:has(.rangeselector)").first
+    if first.count() == 0:
+        return {"day_h": None, "hover_labels": 0}
+    first.scroll_into_view_if_needed()
+    first.locator(".rangeselector .button", has_text="1 day").click()
+    tab.wait_for_timeout(300)
+    day_h = first.evaluate("d => (new Date(d.layout.xaxis.range[1]) - new Date(d.layout.xaxis.range[0])) / 3.6e6")
+    drag = first.locator(".nsewdrag").first
+    box = drag.bounding_box()
+    drag.hover(position={"x": box["width"] * 0.9, "y": box["height"] / 2})  # on the data: the run's last hours
+    tab.wait_for_timeout(300)
+    return {"day_h": day_h, "hover_labels": first.locator(".hoverlayer .hovertext, .hoverlayer .legend").count()}
 
 
 _DRAWN = ".main-svg .trace, .main-svg .hm"
@@ -296,6 +314,8 @@ def test_report_page_renders_in_headless_chromium(grid_run, tmp_path):
     assert seen["plots"] == seen["drawn"] == len(figures) == 2 + 3 * len(POLICIES)
     assert seen["traces"] == [len(fig.data) for _, _, fig in figures]
     assert seen["title"] == "gridshift run: paper10"
+    assert seen["day_h"] == pytest.approx(24.0)  # the "1 day" button zooms to a day
+    assert seen["hover_labels"] > 0  # hovering shows values
     pixels = np.asarray(Image.open(tmp_path / "report.png").convert("RGB"))
     assert pixels.shape[:2] == (2000, 1280)
     colours = np.unique(pixels.reshape(-1, 3), axis=0)
