@@ -63,9 +63,11 @@ def run(
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
     strict: StrictOpt = False,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Draw DIR/figures/*.png and DIR/report.html after the run (--no-report: skip them, faster).")] = True,
 ) -> None:
     """Co-simulate the scenario's policies with the grids, write the output contract and print
-    the Table-1 comparison (and the grid feedback where grids are simulated)."""
+    the Table-1 comparison (and the grid feedback where grids are simulated); then draw the
+    figures and report.html (docs/outputs.md)."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
     options = RunOptions(policies=None if policy is None else tuple(policy), mode=mode, coupling=coupling,
@@ -104,6 +106,30 @@ def run(
             console.print(f"[yellow]{name}: the grids shed {shed:,.0f} MWh of load in "
                           f"{m['grid_feedback']['shed_hours']} hour(s) (grid_feedback in summary.json)[/yellow]")
     console.print(f"outputs written to {out}/")
+    if report:
+        _draw_report(out)
+
+
+def _draw_report(folder: Path) -> None:
+    """Figures and report.html of a run folder, and where they are."""
+    import time
+
+    from cosim.run_page import write_run_report
+
+    began = time.perf_counter()
+    with err_console.status("drawing the figures and report.html"):
+        pngs, page = write_run_report(folder)
+    console.print(f"figures: {folder / 'figures'}/ ({len(pngs)} PNG); report: {page} "
+                  f"({time.perf_counter() - began:.1f} s)", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def figures(
+    folder: Annotated[Path, typer.Argument(help="A run folder: cosim run's --out, or a batch's DIR/runs/<run-id>.")],
+) -> None:
+    """Draw DIR/figures/*.png and DIR/report.html for an existing run folder (cosim run does
+    this itself unless --no-report)."""
+    _draw_report(folder)
 
 
 def _feedback_table(metrics: dict[str, dict]) -> Table:
