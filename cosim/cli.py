@@ -23,6 +23,8 @@ from cosim import loaders
 from cosim.capacity_check import shortfalls
 from cosim.cosimulation import Herding
 from cosim.errors import InputError
+from cosim.formatting import number as _number
+from cosim.formatting import row_numbers as _row
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
 from cosim.masks import reach
@@ -459,28 +461,6 @@ def _table1(metrics: dict[str, dict], title: str) -> Table:
     for label, row in frame.iterrows():
         table.add_row(label, *_row(row.tolist()))
     return table
-
-
-ROUND_OFF = 1e-9
-"""Values within ROUND_OFF (absolute) or ROUND_OFF x the row's largest magnitude print as 0:
-solver and floating-point round-off, not a result (no -0, no 2.2e-14)."""
-
-
-def _number(value: float | None, scale: float = 0.0) -> str:
-    """Four significant digits, thousands separated; '-' for none; '0' for round-off, within
-    ROUND_OFF of zero or of ROUND_OFF x *scale* (the row's largest magnitude)."""
-    if value is None or value != value:
-        return "-"
-    if abs(value) <= ROUND_OFF * max(1.0, abs(scale)):
-        return "0"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
-def _row(values) -> list[str]:
-    """A table row's numbers, round-off judged against the row's largest finite magnitude."""
-    finite = [abs(v) for v in values if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")]
-    scale = max(finite, default=0.0)
-    return [_number(v, scale) for v in values]
 
 
 def main() -> None:

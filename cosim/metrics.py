@@ -177,17 +177,20 @@ served by the worst model (docs/outputs.md, perf_cost)."""
 
 
 FEEDBACK_ROWS = (
-    ("emissions attributional (t)", ("emissions_attributional_t",)),
-    ("emissions consequential (t)", ("emissions_consequential_t",)),
-    ("emissions first-order (t)", ("emissions_first_order_t",)),
+    ("emissions attributional (t CO2)", ("emissions_attributional_t",)),
+    ("emissions consequential (t CO2)", ("emissions_consequential_t",)),
+    ("emissions first-order (t CO2)", ("emissions_first_order_t",)),
     ("energy cost predicted (USD)", ("energy_cost_predicted_usd",)),
     ("energy cost realized (USD)", ("energy_cost_realized_usd",)),
-    ("saved vs nearest, predicted (t)", ("savings", "emissions_predicted_t")),
-    ("saved vs nearest, realized (t)", ("savings", "emissions_realized_t")),
-    ("emissions rebound", ("savings", "emissions_rebound")),
-    ("AI share of grid demand", ("ai_share",)),
-    ("load swing", ("load_swing",)),
-    ("iterations (max)", ("iterations", "max")),
+    ("emissions saved vs nearest, predicted (t CO2)", ("savings", "emissions_predicted_t")),
+    ("emissions saved vs nearest, realized (t CO2)", ("savings", "emissions_realized_t")),
+    ("emissions rebound (share)", ("savings", "emissions_rebound")),
+    ("energy cost saved vs nearest, predicted (USD)", ("savings", "energy_cost_predicted_usd")),
+    ("energy cost saved vs nearest, realized (USD)", ("savings", "energy_cost_realized_usd")),
+    ("AI share of grid demand (share)", ("ai_share",)),
+    ("load swing (share)", ("load_swing",)),
+    ("load shed by the grids (MWh)", ("shed_mwh",)),
+    ("iterations per hour (max)", ("iterations", "max")),
 )
 """The grid-feedback rows `cosim run` and `cosim compare` print: label, path into a
 policy's METRICS["grid_feedback"] (cosim.accounting.grid_feedback)."""

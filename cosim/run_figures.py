@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cosim.formatting import number
 from cosim.outputs import write_atomic
 from cosim.run_folder import (
     UNSERVED,
@@ -24,7 +25,6 @@ from cosim.run_folder import (
     facility_mw,
     feedback_frame,
     has_realized,
-    number,
     policy_colours,
     read_run,
     seen_realized,

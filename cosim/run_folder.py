@@ -15,7 +15,7 @@ import pandas as pd
 
 from cosim.errors import InputError
 from cosim.glb import POLICY_NAMES
-from cosim.metrics import table1
+from cosim.metrics import feedback_table, table1
 
 TABLES = ("allocations", "sites", "demand")
 """The per-policy Parquet tables a run folder holds."""
@@ -28,25 +28,6 @@ _SITE_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
                  "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
                  "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173")
 _POLICY_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
-
-FEEDBACK_ROWS = (
-    ("emissions attributional (t CO2)", ("emissions_attributional_t",)),
-    ("emissions consequential (t CO2)", ("emissions_consequential_t",)),
-    ("emissions first-order (t CO2)", ("emissions_first_order_t",)),
-    ("energy cost predicted (USD)", ("energy_cost_predicted_usd",)),
-    ("energy cost realized (USD)", ("energy_cost_realized_usd",)),
-    ("emissions saved vs nearest, predicted (t CO2)", ("savings", "emissions_predicted_t")),
-    ("emissions saved vs nearest, realized (t CO2)", ("savings", "emissions_realized_t")),
-    ("emissions rebound (share)", ("savings", "emissions_rebound")),
-    ("energy cost saved vs nearest, predicted (USD)", ("savings", "energy_cost_predicted_usd")),
-    ("energy cost saved vs nearest, realized (USD)", ("savings", "energy_cost_realized_usd")),
-    ("AI share of grid demand (share)", ("ai_share",)),
-    ("load swing (share)", ("load_swing",)),
-    ("load shed by the grids (MWh)", ("shed_mwh",)),
-    ("iterations per hour (max)", ("iterations", "max")),
-)
-"""The grid feedback shown beside Table 1: label (with unit), path into METRICS["grid_feedback"]."""
-
 
 @dataclass(frozen=True)
 class RunFolder:
@@ -171,32 +152,6 @@ def table1_frame(summary: dict) -> pd.DataFrame:
 
 
 def feedback_frame(summary: dict) -> pd.DataFrame:
-    """FEEDBACK_ROWS: one row per metric, one column per policy with grid feedback; empty
-    without simulated grids. Rows with no value for any policy are dropped."""
-    names = [n for n, m in summary["policies"].items() if "grid_feedback" in m]
-    data = {}
-    for name in names:
-        values = []
-        for _, path in FEEDBACK_ROWS:
-            value = summary["policies"][name]["grid_feedback"]
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            values.append(np.nan if value is None else float(value))
-        data[name] = values
-    frame = pd.DataFrame(data, index=[label for label, _ in FEEDBACK_ROWS], dtype=float)
-    return frame.dropna(how="all")
-
-
-def number(value) -> str:
-    """A value for a table: four significant digits, thousands separated; round-off
-    (|value| < 1e-9) as 0, never -0; '-' for none."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return str(value)
-    value = float(value)
-    if abs(value) < 1e-9:
-        return "0"
-    if not np.isfinite(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    """cosim.metrics.FEEDBACK_ROWS: one row per metric, one column per policy with grid
+    feedback; empty without simulated grids. Rows with no value for any policy are dropped."""
+    return feedback_table(summary["policies"]).astype(float).dropna(how="all")
