@@ -28,6 +28,8 @@ from cosim.masks import reach
 from cosim.metrics import table1
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
 from cosim.outputs import write_atomic
+from cosim.progress import log_progress_lines
+from cosim.progress import progress as progress_line
 from cosim.runner import decision_instance, run_scenario
 from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 from cosim.sweep import AXES, load_sweep
@@ -266,12 +268,23 @@ def batch(
         with Catalog(out) as catalog, Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("runs", total=None)
 
+            lines = not console.is_terminal  # nobody watches the bar: a logged line per run (cosim.progress)
+            if lines:
+                log_progress_lines()
+
             def started(todo: int, skipped: int) -> None:
                 progress.update(task, total=todo, description=f"{spec.name}: {todo} run(s), {skipped} done before")
+                if lines:
+                    progress_line(f"{spec.name}: {todo} run(s) to run, {skipped} done before")
 
             def finished(row: dict) -> None:
                 counts[row["status"]] += 1
                 progress.update(task, advance=1, description=f"{spec.name}: {counts['ok']} ok, {counts['failed']} failed")
+                if lines:
+                    wall = row.get("wall_s")
+                    progress_line(f"{spec.name}: run {row['run_id']} {'done' if row['status'] == 'ok' else 'failed'} "
+                                  f"({'?' if wall is None else f'{wall:.1f}'} s; {counts['ok'] + counts['failed']} of "
+                                  f"{progress.tasks[0].total or '?'})")
 
             try:
                 result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished)

@@ -149,7 +149,7 @@ class Instance:
 
 
 def build_instance(
-    scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
+    scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
     dc_load_mw: pd.DataFrame | None = None,
 ) -> Instance:
     """Arrays for *scenario*; external datasets are looked up under *data_dir*.
@@ -157,6 +157,7 @@ def build_instance(
     *dc_load_mw* (time x data center, MW): the data centers' load the grids see when
     signals come from dispatch (`signals: grids`); none means grids without data centers.
     """
+    source = scenario.source_file if source is None else source
     times = pd.date_range(pd.Timestamp(scenario.start), periods=scenario.hours, freq="h", name="time")
     where = reach(scenario, data_dir=data_dir, source=source)  # masks first: they fail fast
     users = where.users

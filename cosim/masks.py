@@ -95,8 +95,9 @@ class Reach:
         return pd.DataFrame(rows)
 
 
-def reach(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>") -> Reach:
+def reach(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None) -> Reach:
     """Users, masks and budgets of *scenario*; InputError when a user has no feasible site."""
+    source = scenario.source_file if source is None else source
     users = Users.of(scenario)
     hosted = _hosted(scenario)
     distance = _distances(scenario)
@@ -176,10 +177,11 @@ def frictions_usd_per_request(scenario: Scenario, users: Users, local: np.ndarra
 
 
 def user_latency_ms(scenario: Scenario, users: Users, *, data_dir: Path | None = None,
-                    source: str | Path = "<scenario>") -> np.ndarray:
+                    source: str | Path | None = None) -> np.ndarray:
     """(J, N) L_cs + m L_sc + L_queue in ms. When some place has no location and nothing
     needs network latencies (no finite budget, no delay price), the network part is 0 and
     only the access and queueing delays remain."""
+    source = scenario.source_file if source is None else source
     l_cs, l_sc = _region_latency_ms(scenario, data_dir=data_dir, source=source)
     queue = np.array([dc.queue_ms for dc in scenario.datacenters])
     out = np.empty((len(users), len(scenario.datacenters)))

@@ -33,7 +33,7 @@ BASELINE = "nearest"
 NO_HERDING_CONTROL = Herding()
 
 
-def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
+def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
                       ai_share: float | None = None) -> Instance:
     """The inputs policies decide on.
 
@@ -44,6 +44,7 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     so that the baseline's data-center load is that share of the grids' own demand, and
     the social weight with the requests (`Instance.scaled`).
     """
+    source = scenario.source_file if source is None else source
     inst = build_instance(scenario, data_dir=data_dir, source=source)
     if scenario.signals.source != "grids":
         if ai_share is not None:
@@ -65,10 +66,11 @@ def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:
 
 
 def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float, *,
-                      data_dir: Path | None = None, source: str | Path = "<scenario>") -> np.ndarray:
+                      data_dir: Path | None = None, source: str | Path | None = None) -> np.ndarray:
     """(N,) scale of each data center (and of the users it serves locally) so that, in the
     no-relocation baseline, the data centers on each grid draw *share* of that grid's own
     mean demand."""
+    source = scenario.source_file if source is None else source
     sites = [dc.site for dc in scenario.datacenters]
     plan = grid_plan(scenario, data_dir=data_dir, source=source)
     background = {rg.name: float(rg.hourly(inst.times[0], len(inst.times)).load_mw.sum(axis=1).mean())
@@ -104,7 +106,7 @@ def run_scenario(
     herding: Herding = NO_HERDING_CONTROL,
     elasticity: float | None = None,
     data_dir: Path | None = None,
-    source: str | Path = "<scenario>",
+    source: str | Path | None = None,
     out: Path | None = None,
     on_policy: Callable[[str], None] | None = None,
     on_hour: Callable[[], None] | None = None,
@@ -118,6 +120,7 @@ def run_scenario(
     problem, so each policy reports its online-to-offline objective ratio (>= 1 up to
     solver tolerance).
     """
+    source = scenario.source_file if source is None else source
     grids_on = scenario.signals.source == "grids"
     options = RunOptions(
         policies=None if policies is None else tuple(policies), mode=mode, coupling=coupling,
