@@ -45,14 +45,20 @@ DataDirOpt = Annotated[
 ]
 
 
+def _choices(values: tuple[str, ...]) -> str:
+    """An option's metavar listing its choices, `[offline|online]`: the help shows them, the
+    values are still checked by cosim.options (InputError, exit 2, one line)."""
+    return f"[{'|'.join(values)}]"
+
+
 @app.command()
 def run(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     start: Annotated[str | None, typer.Option(help="Start at this UTC hour instead of the scenario's (ISO 8601, e.g. 2022-07-11T00:00Z).")] = None,
-    mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
-    coupling: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
+    mode: Annotated[str, typer.Option(metavar=_choices(MODES), help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
+    coupling: Annotated[str | None, typer.Option(metavar=_choices(COUPLINGS), help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
     ai_share: Annotated[float | None, typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
     operators: Annotated[int, typer.Option(min=1, help="Operators sharing every site and user equally.")] = 1,
     damping: Annotated[float, typer.Option(min=0.0, help="Online: switching cost on moving demand between hours (x the hour's typical arc cost).")] = 0.0,
@@ -202,7 +208,7 @@ def _mask_cell(row) -> str:
 @app.command()
 def frontier(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
-    tau: Annotated[str, typer.Option(help="Latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
+    tau: Annotated[str, typer.Option(metavar="MS,MS,...", help="Required: latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
     tier: Annotated[list[str] | None, typer.Option("--tier", help="Tier whose budget is swept (repeatable; default: all).")] = None,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Policy (repeatable; default: the scenario's).")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,

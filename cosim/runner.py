@@ -27,6 +27,7 @@ from cosim.instance import Instance, build_instance
 from cosim.metrics import policy_metrics, relocatable, site_hourly
 from cosim.options import RunOptions
 from cosim.outputs import write_policy, write_summary
+from cosim.run_warnings import attributed
 from cosim.scenario import Scenario
 
 BASELINE = "nearest"
@@ -110,6 +111,7 @@ def run_scenario(
     out: Path | None = None,
     on_policy: Callable[[str], None] | None = None,
     on_hour: Callable[[], None] | None = None,
+    label: str | None = None,
 ) -> RunResult:
     """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
@@ -118,10 +120,12 @@ def run_scenario(
     else open); elasticity: users' price elasticity (default: the scenario's
     demand.price_elasticity). Online runs with open coupling also solve the offline
     problem, so each policy reports its online-to-offline objective ratio (>= 1 up to
-    solver tolerance).
+    solver tolerance). *label* names the run in the warnings raised while it runs (default:
+    the scenario's name; cosim.run_warnings): ``LABEL: policy P, hour H: ...``.
     """
     source = scenario.source_file if source is None else source
     grids_on = scenario.signals.source == "grids"
+    run_label = scenario.name if label is None else label
     options = RunOptions(
         policies=None if policies is None else tuple(policies), mode=mode, coupling=coupling,
         online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=herding.damping,
@@ -142,10 +146,11 @@ def run_scenario(
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
-        plan = solve_offline(inst, policy) if mode == "offline" else None
+        with attributed(f"{run_label}: policy {name}, offline horizon"):
+            plan = solve_offline(inst, policy) if mode == "offline" else None
         model = CoSimulation(inst, sites, policy, grids=grids(), coupling=coupling,
                              operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
-                             market=market, seed=scenario.seed, without=without)
+                             market=market, seed=scenario.seed, without=without, label=run_label)
         model.run(on_hour)
         return model, plan
 

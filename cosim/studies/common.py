@@ -33,7 +33,7 @@ def run_logged(label: str, scenario: Scenario, **options) -> RunResult:
     """cosim.runner.run_scenario(scenario, **options) with a progress line per policy
     (``LABEL POLICY done (N s)``, cosim.progress); errors name the scenario's file."""
     steps = PolicySteps(label)
-    result = run_scenario(scenario, on_policy=steps.on_policy, **options)
+    result = run_scenario(scenario, on_policy=steps.on_policy, label=f"{scenario.name} [{label}]", **options)
     steps.close()
     return result
 
