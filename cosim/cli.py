@@ -24,7 +24,7 @@ from cosim.cosimulation import Herding
 from cosim.errors import InputError
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
-from cosim.masks import reach
+from cosim.masks import reach, unservable
 from cosim.metrics import table1
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
 from cosim.outputs import write_atomic
@@ -172,7 +172,7 @@ def masks(
     """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
-    table = reach(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path).table(spec)
+    table = reach(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path, check=False).table(spec)
     for tier, rows in table.groupby("tier", sort=False):
         tau = rows["tau_ms"].iloc[0]
         grid = Table(title=f"tier '{tier}' (tau {tau:g} ms): RTT in ms with the fastest hosted model, or why excluded",
@@ -193,6 +193,12 @@ def masks(
     by_rule = excluded.where(~excluded.str.startswith("latency"), "latency: over tau")
     for reason, count in by_rule.value_counts().items():
         console.print(f"  excluded by {escape(reason)}: {count}", highlight=False)
+    infeasible = unservable(table)  # shown, not refused: this command is where one finds out why
+    for line in infeasible:
+        console.print(f"[red]infeasible:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    if infeasible:
+        console.print(f"[yellow]`cosim run` refuses {escape(str(path))} until every (region, tier) has a data center"
+                      "[/yellow]", highlight=False, soft_wrap=True)
     if csv is not None:
         write_atomic(csv, lambda p: table.to_csv(p, index=False))
         console.print(f"pairs written to {csv}")

@@ -250,6 +250,18 @@ class Latency(StrictModel):
     """measured: region or data-center name -> matrix code it attaches to (else the nearest)."""
 
 
+SOURCE_FIELDS: dict[str, tuple[type[StrictModel], dict[str, tuple[str, ...]]]] = {
+    "demand": (Demand, {"profile": ("requests_per_hour", "peak_to_mean", "peak_hour_local"),
+                        "eglb-workload": ("requests_per_hour", "dataset"), "csv": ("file",)}),
+    "signals": (Signals, {"synthetic": (), "grids": (), "eglb": ("dataset",),
+                          "csv": ("price_file", "carbon_file", "wue_file")}),
+    "latency": (Latency, {"coordinates": (), "measured": ("rtt_file", "codes")}),
+}
+"""Section -> (its model, source -> the fields only that source reads): a file that
+`extends:` another and switches a section's source may not leave the old source's fields
+behind (cosim.scenario_files). Fields not listed apply to every source."""
+
+
 RULE_KINDS = ("jurisdiction", "same-country", "local", "allow", "deny")
 
 

@@ -248,7 +248,7 @@ def _catalog_with_one_row(folder: Path) -> bytes:
     ("axes: {colour: [red]}", ("sweep.yaml: axes.colour: unknown axis",)),
     ("axes: {policy: [fastest]}", ("sweep.yaml: axes.policy: unknown policy 'fastest'",)),
     ("masks: {bad: {tiers: {interactive: {tau_ms: -5}}}}\naxes: {mask: [bad]}", ("sweep.yaml: masks.bad.tiers.0.tau_ms:",)),
-    ("axes: {policy: [nearest]}}", ("sweep.yaml: line 2: not valid YAML",)),
+    ("axes: {policy: [nearest]}}", ("sweep.yaml:2: yaml syntax: not valid YAML",)),
 ])
 def test_cli_refuses_bad_sweeps_with_exit_2_and_writes_nothing(tmp_path, body, parts):
     path = write(tmp_path, f"base: {PAPER10}\n{body}\n")
