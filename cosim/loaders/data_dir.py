@@ -40,8 +40,7 @@ def dataset_path(data_dir: str | Path | None, name: str, *, source: str | Path) 
             return path
     also = f" nor next to the scenario in {Path(source).parent}" if _is_file(source) else ""
     if data_dir is None:
-        raise InputError(source, "dataset", f"'{name}' needs a data dir: set --data-dir or COSIM_DATA_DIR"
-                                            + (f" (it is not next to the scenario in {Path(source).parent} either)" if also else ""))
+        raise InputError(source, "dataset", f"'{name}' needs a data dir: set --data-dir or COSIM_DATA_DIR")
     raise InputError(
         source, "dataset", f"'{name}' not found under data dir {data_dir}{also} (set --data-dir or COSIM_DATA_DIR)"
     )
