@@ -27,10 +27,12 @@ from cosim.formatting import number as _number
 from cosim.formatting import row_numbers as _row
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
-from cosim.masks import reach
+from cosim.masks import reach, unservable
 from cosim.metrics import feedback_table, table1
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
 from cosim.outputs import write_atomic
+from cosim.progress import log_progress_lines
+from cosim.progress import progress as progress_line
 from cosim.runner import decision_instance, run_scenario
 from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 from cosim.sweep import AXES, load_sweep
@@ -47,14 +49,20 @@ DataDirOpt = Annotated[
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Refuse (exit 2) a value outside its plausible range instead of warning (docs/scenarios.md, Plausibility checks).")]
 
 
+def _choices(values: tuple[str, ...]) -> str:
+    """An option's metavar listing its choices, `[offline|online]`: the help shows them, the
+    values are still checked by cosim.options (InputError, exit 2, one line)."""
+    return f"[{'|'.join(values)}]"
+
+
 @app.command()
 def run(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     start: Annotated[str | None, typer.Option(help="Start at this UTC hour instead of the scenario's (ISO 8601, e.g. 2022-07-11T00:00Z).")] = None,
-    mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
-    coupling: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
+    mode: Annotated[str, typer.Option(metavar=_choices(MODES), help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
+    coupling: Annotated[str | None, typer.Option(metavar=_choices(COUPLINGS), help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
     ai_share: Annotated[float | None, typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
     operators: Annotated[int, typer.Option(min=1, help="Operators sharing every site and user equally.")] = 1,
     damping: Annotated[float, typer.Option(min=0.0, help="Online: switching cost on moving demand between hours (x the hour's typical arc cost).")] = 0.0,
@@ -178,7 +186,7 @@ def masks(
     """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
-    table = reach(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path).table(spec)
+    table = reach(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path, check=False).table(spec)
     for tier, rows in table.groupby("tier", sort=False):
         tau = rows["tau_ms"].iloc[0]
         grid = Table(title=f"tier '{tier}' (tau {tau:g} ms): RTT in ms with the fastest hosted model, or why excluded",
@@ -199,6 +207,12 @@ def masks(
     by_rule = excluded.where(~excluded.str.startswith("latency"), "latency: over tau")
     for reason, count in by_rule.value_counts().items():
         console.print(f"  excluded by {escape(reason)}: {count}", highlight=False)
+    infeasible = unservable(table)  # shown, not refused: this command is where one finds out why
+    for line in infeasible:
+        console.print(f"[red]infeasible:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    if infeasible:
+        console.print(f"[yellow]`cosim run` refuses {escape(str(path))} until every (region, tier) has a data center"
+                      "[/yellow]", highlight=False, soft_wrap=True)
     if csv is not None:
         write_atomic(csv, lambda p: table.to_csv(p, index=False))
         console.print(f"pairs written to {csv}")
@@ -214,7 +228,7 @@ def _mask_cell(row) -> str:
 @app.command()
 def frontier(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
-    tau: Annotated[str, typer.Option(help="Latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
+    tau: Annotated[str, typer.Option(metavar="MS,MS,...", help="Required: latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
     tier: Annotated[list[str] | None, typer.Option("--tier", help="Tier whose budget is swept (repeatable; default: all).")] = None,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Policy (repeatable; default: the scenario's).")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
@@ -280,12 +294,23 @@ def batch(
         with Catalog(out) as catalog, Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("runs", total=None)
 
+            lines = not console.is_terminal  # nobody watches the bar: a logged line per run (cosim.progress)
+            if lines:
+                log_progress_lines()
+
             def started(todo: int, skipped: int) -> None:
                 progress.update(task, total=todo, description=f"{spec.name}: {todo} run(s), {skipped} done before")
+                if lines:
+                    progress_line(f"{spec.name}: {todo} run(s) to run, {skipped} done before")
 
             def finished(row: dict) -> None:
                 counts[row["status"]] += 1
                 progress.update(task, advance=1, description=f"{spec.name}: {counts['ok']} ok, {counts['failed']} failed")
+                if lines:
+                    wall = row.get("wall_s")
+                    progress_line(f"{spec.name}: run {row['run_id']} {'done' if row['status'] == 'ok' else 'failed'} "
+                                  f"({'?' if wall is None else f'{wall:.1f}'} s; {counts['ok'] + counts['failed']} of "
+                                  f"{progress.tasks[0].total or '?'})")
 
             try:
                 result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished)

@@ -150,7 +150,7 @@ class Instance:
 
 
 def build_instance(
-    scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
+    scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
     dc_load_mw: pd.DataFrame | None = None, strict: bool = False,
 ) -> Instance:
     """Arrays for *scenario*; external datasets are looked up under *data_dir*.
@@ -161,6 +161,7 @@ def build_instance(
     computed signals) are notes; with *strict* the first is refused (InputError), the
     scenario's fields before any file is read.
     """
+    source = scenario.source_file if source is None else source
     times = pd.date_range(pd.Timestamp(scenario.start), periods=scenario.hours, freq="h", name="time")
     where = reach(scenario, data_dir=data_dir, source=source)  # masks first: they fail fast
     users = where.users

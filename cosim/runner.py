@@ -30,13 +30,14 @@ from cosim.instance import Instance, build_instance
 from cosim.metrics import policy_metrics, relocatable, site_hourly
 from cosim.options import RunOptions
 from cosim.outputs import write_policy, write_summary
+from cosim.run_warnings import attributed
 from cosim.scenario import Scenario
 
 BASELINE = "nearest"
 NO_HERDING_CONTROL = Herding()
 
 
-def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
+def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
                       ai_share: float | None = None, strict: bool = False) -> Instance:
     """The inputs policies decide on.
 
@@ -48,6 +49,7 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     the social weight with the requests (`Instance.scaled`). *strict*: refuse implausible
     values (`build_instance`).
     """
+    source = scenario.source_file if source is None else source
     inst = build_instance(scenario, data_dir=data_dir, source=source, strict=strict)
     if scenario.signals.source != "grids":
         if ai_share is not None:
@@ -69,10 +71,11 @@ def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:
 
 
 def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float, *,
-                      data_dir: Path | None = None, source: str | Path = "<scenario>") -> np.ndarray:
+                      data_dir: Path | None = None, source: str | Path | None = None) -> np.ndarray:
     """(N,) scale of each data center (and of the users it serves locally) so that, in the
     no-relocation baseline, the data centers on each grid draw *share* of that grid's own
     mean demand."""
+    source = scenario.source_file if source is None else source
     sites = [dc.site for dc in scenario.datacenters]
     plan = grid_plan(scenario, data_dir=data_dir, source=source)
     background = {rg.name: float(rg.hourly(inst.times[0], len(inst.times)).load_mw.sum(axis=1).mean())
@@ -128,10 +131,11 @@ def run_scenario(
     elasticity: float | None = None,
     strict: bool = False,
     data_dir: Path | None = None,
-    source: str | Path = "<scenario>",
+    source: str | Path | None = None,
     out: Path | None = None,
     on_policy: Callable[[str], None] | None = None,
     on_hour: Callable[[], None] | None = None,
+    label: str | None = None,
 ) -> RunResult:
     """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
@@ -140,10 +144,14 @@ def run_scenario(
     else open); elasticity: users' price elasticity (default: the scenario's
     demand.price_elasticity); strict: a value outside its plausible range
     (cosim.plausibility) is refused before anything is written. Online runs with open
-    coupling also solve the offline problem, so each policy reports its online-to-offline objective ratio (>= 1 up to
-    solver tolerance).
+    coupling also solve the offline problem, so each policy reports its online-to-offline
+    objective ratio (>= 1 up to solver tolerance). *label* names the run in the warnings
+    raised while it runs (default: the scenario's name; cosim.run_warnings):
+    ``LABEL: policy P, hour H: ...``.
     """
+    source = scenario.source_file if source is None else source
     grids_on = scenario.signals.source == "grids"
+    run_label = scenario.name if label is None else label
     options = RunOptions(
         policies=None if policies is None else tuple(policies), mode=mode, coupling=coupling,
         online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=herding.damping,
@@ -164,10 +172,11 @@ def run_scenario(
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
-        plan = solve_offline(inst, policy) if mode == "offline" else None
+        with attributed(f"{run_label}: policy {name}, offline horizon"):
+            plan = solve_offline(inst, policy) if mode == "offline" else None
         model = CoSimulation(inst, sites, policy, grids=grids(), coupling=coupling,
                              operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
-                             market=market, seed=scenario.seed, without=without)
+                             market=market, seed=scenario.seed, without=without, label=run_label)
         model.run(on_hour)
         return model, plan
 

@@ -231,7 +231,7 @@ def test_scenario_with_unknown_field(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(PAPER10.read_text().replace("seed: 2024", "seed: 2024\nseeds: 3"))
     assert_bad_input(cosim("run", path, "--hours", 1, "--out", tmp_path / "o", cwd=tmp_path),
-                     f"{path}: seeds: unknown field")
+                     f"{path}:10: seeds: unknown field 'seeds' (did you mean seed?)")
 
 
 def test_hours_zero(tmp_path):
@@ -250,7 +250,7 @@ def test_unknown_option(tmp_path):
 def test_yaml_syntax_error(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("name: broken\nhours: 4\n  seed: 3\n")
-    assert_bad_input(cosim("validate", path, cwd=tmp_path), f"{path}: line 3: not valid YAML")
+    assert_bad_input(cosim("validate", path, cwd=tmp_path), f"{path}:3: yaml syntax: not valid YAML")
 
 
 def test_brackets_in_a_message_are_printed(tmp_path):
