@@ -20,6 +20,7 @@ import pandas as pd
 from cosim.formatting import number
 from cosim.outputs import write_atomic
 from cosim.run_folder import (
+    FEEDBACK_PANELS,
     UNSERVED,
     RunFolder,
     facility_mw,
@@ -236,15 +237,7 @@ def feedback_figure(plt, run: RunFolder, path: Path) -> Plotted:
     predicted (first-order, seen prices) against realized (consequential, realized prices)."""
     frame = feedback_frame(run.summary)
     policies = list(frame.columns)
-    panels = (
-        ("emissions (t CO2)", (("attributional", "emissions attributional (t CO2)"),
-                               ("consequential", "emissions consequential (t CO2)"),
-                               ("first-order", "emissions first-order (t CO2)"))),
-        ("emissions saved vs nearest (t CO2)", (("predicted", "emissions saved vs nearest, predicted (t CO2)"),
-                                                ("realized", "emissions saved vs nearest, realized (t CO2)"))),
-        ("energy cost saved vs nearest (USD)", (("predicted", "energy cost saved vs nearest, predicted (USD)"),
-                                                ("realized", "energy cost saved vs nearest, realized (USD)"))),
-    )
+    panels = FEEDBACK_PANELS
     shades = ("#4c72b0", "#dd8452", "#55a868")
     fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 4.2), squeeze=False)
     x = np.arange(len(policies))

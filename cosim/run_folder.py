@@ -59,6 +59,18 @@ class RunFolder:
         return any("grid_feedback" in m for m in self.summary["policies"].values())
 
 
+FEEDBACK_PANELS = (
+    ("emissions (t CO2)", (("attributional", "emissions attributional (t CO2)"),
+                           ("consequential", "emissions consequential (t CO2)"),
+                           ("first-order", "emissions first-order (t CO2)"))),
+    ("emissions saved vs nearest (t CO2)", (("predicted", "emissions saved vs nearest, predicted (t CO2)"),
+                                            ("realized", "emissions saved vs nearest, realized (t CO2)"))),
+    ("energy cost saved vs nearest (USD)", (("predicted", "energy cost saved vs nearest, predicted (USD)"),
+                                            ("realized", "energy cost saved vs nearest, realized (USD)"))),
+)
+"""The grid-feedback figures' panels: axis label (with unit), then (legend, FEEDBACK_ROWS label) per bar."""
+
+
 def read_run(folder: str | Path) -> RunFolder:
     """Read DIR/summary.json and DIR/POLICY/{allocations,sites,demand}.parquet; an InputError
     names the file when one is missing or summary.json is not a run's."""

@@ -19,6 +19,7 @@ from cosim.formatting import number
 from cosim.outputs import write_atomic
 from cosim.run_figures import SIGNAL_PANELS
 from cosim.run_folder import (
+    FEEDBACK_PANELS,
     UNSERVED,
     RunFolder,
     facility_mw,
@@ -204,15 +205,7 @@ def feedback_figure(run: RunFolder):
 
     frame = feedback_frame(run.summary)
     policies = [_txt(p) for p in frame.columns]
-    panels = (
-        ("emissions (t CO2)", (("attributional", "emissions attributional (t CO2)"),
-                               ("consequential", "emissions consequential (t CO2)"),
-                               ("first-order", "emissions first-order (t CO2)"))),
-        ("emissions saved vs nearest (t CO2)", (("predicted", "emissions saved vs nearest, predicted (t CO2)"),
-                                                ("realized", "emissions saved vs nearest, realized (t CO2)"))),
-        ("energy cost saved vs nearest (USD)", (("predicted", "energy cost saved vs nearest, predicted (USD)"),
-                                                ("realized", "energy cost saved vs nearest, realized (USD)"))),
-    )
+    panels = FEEDBACK_PANELS
     shades = {"attributional": "#4c72b0", "consequential": "#dd8452", "first-order": "#55a868",
               "predicted": "#4c72b0", "realized": "#dd8452"}
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for t, _ in panels], horizontal_spacing=0.08)

@@ -52,7 +52,7 @@ def runs(tmp_path_factory):
     outs = []
     for n in (1, 2):
         out = base / f"out{n}"
-        proc = cosim("run", PAPER10, "--hours", HOURS, "--out", out, cwd=base)
+        proc = cosim("run", PAPER10, "--hours", HOURS, "--out", out, "--no-report", cwd=base)
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr
         assert f"outputs written to {out}" in proc.stdout.replace("\n", "")

@@ -172,7 +172,7 @@ def test_table1_and_feedback_figures_plot_summary_json(grid_run, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     plt = run_figures._pyplot()
     t1 = run_figures.table1_figure(plt, run, tmp_path / "t1.png").data["table1"]
-    assert t1.loc["carbon avg (t)", "se-glb"] == summary["policies"]["se-glb"]["carbon_t"]["avg"]
+    assert t1.loc["carbon per site, avg (t)", "se-glb"] == summary["policies"]["se-glb"]["carbon_t"]["avg"]
     assert t1.loc["RID (energy away from local)", "nearest"] == summary["policies"]["nearest"]["rid"]
     assert list(t1.columns) == list(POLICIES)
     fb = run_figures.feedback_figure(plt, run, tmp_path / "fb.png").data["grid_feedback"]
