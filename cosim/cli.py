@@ -102,10 +102,10 @@ def run(
             on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
             on_hour=lambda: progress.advance(task),
         )
-    console.print(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
+    _print_whole(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
                                           f"{mode}, coupling {options.coupling}"))
     if any("grid_feedback" in m for m in result.metrics.values()):
-        console.print(_feedback_table(result.metrics))
+        _print_whole(_feedback_table(result.metrics))
     _print_notes(result.instance.notes)
     unserved = sum(m["unserved_requests"] for m in result.metrics.values())
     if unserved > 0:
@@ -197,10 +197,7 @@ def masks(
             grid.add_column(name, justify="right", no_wrap=True)
         for region, cells in rows.groupby("region", sort=False):
             grid.add_row(region, *(_mask_cell(c) for c in cells.itertuples()))
-        # wide enough for every column: a mask cut at the terminal's edge would hide pairs
-        roomy = Console(width=1000)
-        width = Measurement.get(roomy, roomy.options, grid).maximum
-        Console(width=max(console.width, width)).print(grid)
+        _print_whole(grid)  # a mask cut at the terminal's edge would hide pairs
     feasible = int(table["feasible"].sum())
     console.print(f"{feasible} of {len(table)} (region, tier, data center) pairs feasible", highlight=False)
     excluded = table.loc[~table["feasible"], "reason"]
@@ -321,8 +318,7 @@ def batch(
                 raise
             rows = catalog.rows([run.run_id for run in spec.runs])
     table = _batch_table(spec, rows)
-    roomy = Console(width=1000)  # every column whole, as `cosim masks` prints its grids
-    Console(width=max(console.width, Measurement.get(roomy, roomy.options, table).maximum)).print(table)
+    _print_whole(table)
     failed = rows[rows["status"] != "ok"]
     for row in failed.itertuples():
         console.print(f"[red]failed:[/red] {escape(row.run_id)}: {escape(str(row.error).splitlines()[0] if row.error else '')}",
@@ -403,8 +399,7 @@ def compare(
                                                              for run, _ in result.columns))
         for label, row in frame.iterrows():
             table.add_row(label, *_row(row.tolist()))
-        roomy = Console(width=1000)  # every column whole, as `cosim masks` prints its grids
-        Console(width=max(console.width, Measurement.get(roomy, roomy.options, table).maximum)).print(table)
+        _print_whole(table)
     if csv is not None:
         compare_.write_csv(result, csv)
         console.print(f"table written to {csv}", highlight=False)
@@ -486,6 +481,13 @@ def _table1(metrics: dict[str, dict], title: str) -> Table:
     for label, row in frame.iterrows():
         table.add_row(label, *_row(row.tolist()))
     return table
+
+
+def _print_whole(table: Table) -> None:
+    """Print *table* with every column whole, wider than the terminal if it must be: a
+    number or label cut or wrapped at the terminal's edge would misread."""
+    roomy = Console(width=1000)
+    Console(width=max(console.width, Measurement.get(roomy, roomy.options, table).maximum)).print(table)
 
 
 def main() -> None:
