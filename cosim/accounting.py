@@ -41,13 +41,34 @@ def consumers_cost_change_usd(lmp_with: np.ndarray, lmp_without: np.ndarray, bac
     return float(np.dot(np.asarray(lmp_with, float) - np.asarray(lmp_without, float), np.asarray(background_mw, float)))
 
 
-def rebound(predicted_savings: float, realized_savings: float) -> float:
+REBOUND_TOL = 1e-9
+"""A predicted saving at or below this share of the baseline's own figure is round-off:
+nothing was predicted, and the rebound is not defined."""
+
+
+def rebound(predicted_savings: float, realized_savings: float, *, scale: float = 0.0) -> float:
     """1 - realized / predicted: the share of a predicted saving the grid's response took
-    back (0: as predicted; 1: nothing saved; > 1: the move made things worse). NaN when
-    nothing was predicted."""
-    if predicted_savings == 0 or not math.isfinite(predicted_savings):
+    back (0: as predicted; 1: nothing saved; > 1: the move made things worse; < 0: saved
+    more than predicted). Defined only for a predicted saving (> 0): when the policy was
+    predicted to save nothing or to lose (predicted <= REBOUND_TOL x |scale|, *scale* the
+    baseline's own figure), there is nothing to take back and 1 - realized / predicted
+    would read backwards (a loss smaller than predicted would show as a rebound): NaN
+    (null in summary.json; rebound_reason says why)."""
+    if not math.isfinite(predicted_savings) or predicted_savings <= REBOUND_TOL * max(abs(scale), 1.0):
         return math.nan
     return 1.0 - realized_savings / predicted_savings
+
+
+def rebound_reason(predicted_savings: float, realized_savings: float, *, scale: float = 0.0, unit: str) -> str | None:
+    """Why `rebound` is not defined (None when it is), naming the predicted and realized
+    savings in *unit*."""
+    if not math.isnan(rebound(predicted_savings, realized_savings, scale=scale)):
+        return None
+    if not math.isfinite(predicted_savings):
+        return "not defined: no finite predicted saving"
+    what = "no saving" if abs(predicted_savings) <= REBOUND_TOL * max(abs(scale), 1.0) else "a loss"
+    return (f"not defined: {what} predicted ({predicted_savings:.6g} {unit} saved predicted, "
+            f"{realized_savings:.6g} {unit} realized)")
 
 
 def grid_feedback(log: HourlyLog, baseline_log: HourlyLog | None = None, *, baseline: str = "nearest",
@@ -87,10 +108,14 @@ def grid_feedback(log: HourlyLog, baseline_log: HourlyLog | None = None, *, base
             "baseline": baseline,
             "emissions_predicted_t": predicted,
             "emissions_realized_t": realized,
-            "emissions_rebound": rebound(predicted, realized),
+            "emissions_rebound": rebound(predicted, realized, scale=base["first_order_kg"] / 1000.0),
+            "emissions_rebound_reason": rebound_reason(predicted, realized, scale=base["first_order_kg"] / 1000.0,
+                                                       unit="t"),
             "energy_cost_predicted_usd": cost_predicted,
             "energy_cost_realized_usd": cost_realized,
-            "energy_cost_rebound": rebound(cost_predicted, cost_realized),
+            "energy_cost_rebound": rebound(cost_predicted, cost_realized, scale=base["cost_predicted_usd"]),
+            "energy_cost_rebound_reason": rebound_reason(cost_predicted, cost_realized, scale=base["cost_predicted_usd"],
+                                                         unit="USD"),
             "consumers_cost_change_usd": {name: float(v - b) for name, v, b in
                                           zip(log.grid_names, totals["consumers_usd"], base["consumers_usd"])},
         }

@@ -68,7 +68,8 @@ def run_one(run: Run, runs_dir: str, data_dir: str | None) -> dict:
         with _quiet_stdout():
             result = run_scenario(run.scenario, policies=[run.policy], mode=run.mode, coupling=run.coupling,
                                   ai_share=run.ai_share, operators=run.operators, elasticity=run.elasticity,
-                                  data_dir=Path(data_dir) if data_dir else None, source=run.source, out=tmp)
+                                  data_dir=Path(data_dir) if data_dir else None, source=run.source, out=tmp,
+                                  label=run.run_id)
         out["metrics"] = headline(result.metrics[run.policy])
         (tmp / "run.json").write_text(json.dumps(_describe(run), indent=2, default=str) + "\n")
         final = runs / run.run_id

@@ -20,14 +20,19 @@ from rich.table import Table
 
 from cosim import frontier as frontier_
 from cosim import loaders
+from cosim.capacity_check import shortfalls
 from cosim.cosimulation import Herding
 from cosim.errors import InputError
+from cosim.formatting import number as _number
+from cosim.formatting import row_numbers as _row
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
-from cosim.masks import reach
-from cosim.metrics import table1
+from cosim.masks import reach, unservable
+from cosim.metrics import feedback_table, table1
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
 from cosim.outputs import write_atomic
+from cosim.progress import log_progress_lines
+from cosim.progress import progress as progress_line
 from cosim.runner import decision_instance, run_scenario
 from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 from cosim.sweep import AXES, load_sweep
@@ -41,6 +46,13 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder holding external datasets (default: $COSIM_DATA_DIR)."),
 ]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Refuse (exit 2) a value outside its plausible range instead of warning (docs/scenarios.md, Plausibility checks).")]
+
+
+def _choices(values: tuple[str, ...]) -> str:
+    """An option's metavar listing its choices, `[offline|online]`: the help shows them, the
+    values are still checked by cosim.options (InputError, exit 2, one line)."""
+    return f"[{'|'.join(values)}]"
 
 
 @app.command()
@@ -49,8 +61,8 @@ def run(
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help=f"Policy to run (repeatable): {', '.join(POLICY_NAMES)}.")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     start: Annotated[str | None, typer.Option(help="Start at this UTC hour instead of the scenario's (ISO 8601, e.g. 2022-07-11T00:00Z).")] = None,
-    mode: Annotated[str, typer.Option(help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
-    coupling: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
+    mode: Annotated[str, typer.Option(metavar=_choices(MODES), help=f"{' or '.join(MODES)}: full-horizon optimum replayed through the grids, or hour by hour.")] = "offline",
+    coupling: Annotated[str | None, typer.Option(metavar=_choices(COUPLINGS), help=f"Online only: {', '.join(COUPLINGS)} (default lagged with grids).")] = None,
     ai_share: Annotated[float | None, typer.Option(help="Scale requests, capacity and the social weight so the no-relocation baseline draws this share of each grid's demand (e.g. 0.1).")] = None,
     operators: Annotated[int, typer.Option(min=1, help="Operators sharing every site and user equally.")] = 1,
     damping: Annotated[float, typer.Option(min=0.0, help="Online: switching cost on moving demand between hours (x the hour's typical arc cost).")] = 0.0,
@@ -60,9 +72,12 @@ def run(
     online_algorithm: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
+    strict: StrictOpt = False,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Draw DIR/figures/*.png and DIR/report.html after the run (--no-report: skip them, faster).")] = True,
 ) -> None:
     """Co-simulate the scenario's policies with the grids, write the output contract and print
-    the Table-1 comparison (and the grid feedback where grids are simulated)."""
+    the Table-1 comparison (and the grid feedback where grids are simulated); then draw the
+    figures and report.html (docs/outputs.md)."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
     options = RunOptions(policies=None if policy is None else tuple(policy), mode=mode, coupling=coupling,
@@ -82,15 +97,15 @@ def run(
         result = run_scenario(
             spec, policies=policy, mode=mode, online_algorithm=online_algorithm, coupling=coupling,
             ai_share=ai_share, operators=operators, elasticity=elasticity,
-            herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential),
+            herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential), strict=strict,
             data_dir=loaders.resolve_data_dir(data_dir), source=path, out=out,
             on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
             on_hour=lambda: progress.advance(task),
         )
-    console.print(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
+    _print_whole(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
                                           f"{mode}, coupling {options.coupling}"))
     if any("grid_feedback" in m for m in result.metrics.values()):
-        console.print(_feedback_table(result.metrics))
+        _print_whole(_feedback_table(result.metrics))
     _print_notes(result.instance.notes)
     unserved = sum(m["unserved_requests"] for m in result.metrics.values())
     if unserved > 0:
@@ -101,37 +116,40 @@ def run(
             console.print(f"[yellow]{name}: the grids shed {shed:,.0f} MWh of load in "
                           f"{m['grid_feedback']['shed_hours']} hour(s) (grid_feedback in summary.json)[/yellow]")
     console.print(f"outputs written to {out}/")
+    if report:
+        _draw_report(out)
 
 
-_FEEDBACK_ROWS = (
-    ("emissions attributional (t)", ("emissions_attributional_t",)),
-    ("emissions consequential (t)", ("emissions_consequential_t",)),
-    ("emissions first-order (t)", ("emissions_first_order_t",)),
-    ("energy cost predicted (USD)", ("energy_cost_predicted_usd",)),
-    ("energy cost realized (USD)", ("energy_cost_realized_usd",)),
-    ("saved vs nearest, predicted (t)", ("savings", "emissions_predicted_t")),
-    ("saved vs nearest, realized (t)", ("savings", "emissions_realized_t")),
-    ("emissions rebound", ("savings", "emissions_rebound")),
-    ("AI share of grid demand", ("ai_share",)),
-    ("load swing", ("load_swing",)),
-    ("iterations (max)", ("iterations", "max")),
-)
+def _draw_report(folder: Path) -> None:
+    """Figures and report.html of a run folder, and where they are."""
+    import time
+
+    from cosim.run_page import write_run_report
+
+    began = time.perf_counter()
+    with err_console.status("drawing the figures and report.html"):
+        pngs, page = write_run_report(folder)
+    console.print(f"figures: {folder / 'figures'}/ ({len(pngs)} PNG); report: {page} "
+                  f"({time.perf_counter() - began:.1f} s)", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def figures(
+    folder: Annotated[Path, typer.Argument(help="A run folder: cosim run's --out, or a batch's DIR/runs/<run-id>.")],
+) -> None:
+    """Draw DIR/figures/*.png and DIR/report.html for an existing run folder (cosim run does
+    this itself unless --no-report)."""
+    _draw_report(folder)
 
 
 def _feedback_table(metrics: dict[str, dict]) -> Table:
     table = Table(title="grid feedback (DESIGN.md accounting)", title_justify="left")
     table.add_column("metric")
-    names = [n for n, m in metrics.items() if "grid_feedback" in m]
-    for name in names:
+    frame = feedback_table(metrics)
+    for name in frame.columns:
         table.add_column(name, justify="right")
-    for label, path in _FEEDBACK_ROWS:
-        row = []
-        for name in names:
-            value = metrics[name]["grid_feedback"]
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            row.append(_number(value))
-        table.add_row(label, *row)
+    for label, row in frame.iterrows():
+        table.add_row(label, *_row(row.tolist()))
     return table
 
 
@@ -139,11 +157,13 @@ def _feedback_table(metrics: dict[str, dict]) -> Table:
 def validate(
     scenario: ScenarioArg,
     data_dir: DataDirOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
-    """Check a scenario file and the data it names; print what it describes."""
+    """Check a scenario file and the data it names (values' plausibility in their units, peak
+    demand against the capacity the masks allow); print what it describes."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
-    inst = build_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
+    inst = build_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path, strict=strict)
     n, j, k, t = inst.shape
     console.print(
         f"{path}: ok - '{spec.name}': {n} data centers, {len(inst.regions)} user regions x {len(inst.tiers)} tiers, "
@@ -153,6 +173,8 @@ def validate(
         soft_wrap=True, highlight=False,
     )
     _print_notes(inst.notes)
+    for short in shortfalls(inst):
+        console.print(f"[yellow]warning:[/yellow] {escape(short.message())}", soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -164,7 +186,7 @@ def masks(
     """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
     path = resolve_scenario_path(scenario)
     spec = load_scenario(path)
-    table = reach(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path).table(spec)
+    table = reach(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path, check=False).table(spec)
     for tier, rows in table.groupby("tier", sort=False):
         tau = rows["tau_ms"].iloc[0]
         grid = Table(title=f"tier '{tier}' (tau {tau:g} ms): RTT in ms with the fastest hosted model, or why excluded",
@@ -175,16 +197,19 @@ def masks(
             grid.add_column(name, justify="right", no_wrap=True)
         for region, cells in rows.groupby("region", sort=False):
             grid.add_row(region, *(_mask_cell(c) for c in cells.itertuples()))
-        # wide enough for every column: a mask cut at the terminal's edge would hide pairs
-        roomy = Console(width=1000)
-        width = Measurement.get(roomy, roomy.options, grid).maximum
-        Console(width=max(console.width, width)).print(grid)
+        _print_whole(grid)  # a mask cut at the terminal's edge would hide pairs
     feasible = int(table["feasible"].sum())
     console.print(f"{feasible} of {len(table)} (region, tier, data center) pairs feasible", highlight=False)
     excluded = table.loc[~table["feasible"], "reason"]
     by_rule = excluded.where(~excluded.str.startswith("latency"), "latency: over tau")
     for reason, count in by_rule.value_counts().items():
         console.print(f"  excluded by {escape(reason)}: {count}", highlight=False)
+    infeasible = unservable(table)  # shown, not refused: this command is where one finds out why
+    for line in infeasible:
+        console.print(f"[red]infeasible:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    if infeasible:
+        console.print(f"[yellow]`cosim run` refuses {escape(str(path))} until every (region, tier) has a data center"
+                      "[/yellow]", highlight=False, soft_wrap=True)
     if csv is not None:
         write_atomic(csv, lambda p: table.to_csv(p, index=False))
         console.print(f"pairs written to {csv}")
@@ -200,7 +225,7 @@ def _mask_cell(row) -> str:
 @app.command()
 def frontier(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
-    tau: Annotated[str, typer.Option(help="Latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
+    tau: Annotated[str, typer.Option(metavar="MS,MS,...", help="Required: latency budgets to sweep, ms, comma-separated: 20,50,100.")] = "",
     tier: Annotated[list[str] | None, typer.Option("--tier", help="Tier whose budget is swept (repeatable; default: all).")] = None,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Policy (repeatable; default: the scenario's).")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
@@ -266,12 +291,23 @@ def batch(
         with Catalog(out) as catalog, Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("runs", total=None)
 
+            lines = not console.is_terminal  # nobody watches the bar: a logged line per run (cosim.progress)
+            if lines:
+                log_progress_lines()
+
             def started(todo: int, skipped: int) -> None:
                 progress.update(task, total=todo, description=f"{spec.name}: {todo} run(s), {skipped} done before")
+                if lines:
+                    progress_line(f"{spec.name}: {todo} run(s) to run, {skipped} done before")
 
             def finished(row: dict) -> None:
                 counts[row["status"]] += 1
                 progress.update(task, advance=1, description=f"{spec.name}: {counts['ok']} ok, {counts['failed']} failed")
+                if lines:
+                    wall = row.get("wall_s")
+                    progress_line(f"{spec.name}: run {row['run_id']} {'done' if row['status'] == 'ok' else 'failed'} "
+                                  f"({'?' if wall is None else f'{wall:.1f}'} s; {counts['ok'] + counts['failed']} of "
+                                  f"{progress.tasks[0].total or '?'})")
 
             try:
                 result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished)
@@ -282,8 +318,7 @@ def batch(
                 raise
             rows = catalog.rows([run.run_id for run in spec.runs])
     table = _batch_table(spec, rows)
-    roomy = Console(width=1000)  # every column whole, as `cosim masks` prints its grids
-    Console(width=max(console.width, Measurement.get(roomy, roomy.options, table).maximum)).print(table)
+    _print_whole(table)
     failed = rows[rows["status"] != "ok"]
     for row in failed.itertuples():
         console.print(f"[red]failed:[/red] {escape(row.run_id)}: {escape(str(row.error).splitlines()[0] if row.error else '')}",
@@ -328,6 +363,49 @@ def report(
     if result.failed:
         console.print(f"[yellow]{result.failed} failed run(s) listed in report.md[/yellow]")
     console.print(f"report written to {result.folder}/: " + ", ".join(p.name for p in result.files), highlight=False)
+
+
+@app.command()
+def compare(
+    folders: Annotated[list[Path], typer.Argument(metavar="DIR", help="Run folders (holding summary.json) or batch folders (holding catalog.duckdb): one or more.")],
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Only this policy (repeatable).")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Also write the long table (one row per run, policy and metric) to this CSV.")] = None,
+    figure: Annotated[Path | None, typer.Option(help="Also draw grouped bars of headline metrics into this PNG.")] = None,
+) -> None:
+    """Table 1 and the grid feedback of several runs side by side, one column per (run, policy),
+    with the settings that differ between the runs named."""
+    from cosim import compare as compare_
+
+    compare_.check_figure(figure)
+    result = compare_.compare(compare_.find_runs(folders), policy)
+    runs = [r.label for r in result.runs]
+    differ = ", ".join(result.differing) if result.differing else "no recorded setting"
+    console.print(f"{len(runs)} run(s), {len(result.columns)} column(s); the runs differ in: {escape(differ)}",
+                  highlight=False, soft_wrap=True)
+    for name, missing in result.unrecorded.items():
+        console.print(f"[yellow]note:[/yellow] {escape(name)} not recorded in {escape(', '.join(missing))}",
+                      highlight=False, soft_wrap=True)
+    for section, title in (("table1", "Table 1 (SE-GLB)"), ("grid_feedback", "grid feedback (DESIGN.md accounting)")):
+        frame = result.section(section)
+        if frame.empty:
+            continue
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        table.add_column("metric", no_wrap=True)
+        for column in frame.columns:
+            table.add_column(escape(column), justify="right", no_wrap=True)
+        by_label = {r.label: r for r in result.runs}
+        for name in result.differing:
+            table.add_row(f"[bold]{escape(name)}[/bold]", *(escape(compare_.setting_text(name, by_label[run].settings.get(name)))
+                                                             for run, _ in result.columns))
+        for label, row in frame.iterrows():
+            table.add_row(label, *_row(row.tolist()))
+        _print_whole(table)
+    if csv is not None:
+        compare_.write_csv(result, csv)
+        console.print(f"table written to {csv}", highlight=False)
+    if figure is not None:
+        compare_.plot(result, figure)
+        console.print(f"figure written to {figure}", highlight=False)
 
 
 @app.command("grid-check")
@@ -401,15 +479,15 @@ def _table1(metrics: dict[str, dict], title: str) -> Table:
     for name in frame.columns:
         table.add_column(name, justify="right")
     for label, row in frame.iterrows():
-        table.add_row(label, *(_number(v) for v in row))
+        table.add_row(label, *_row(row.tolist()))
     return table
 
 
-def _number(value: float | None) -> str:
-    """Four significant digits, thousands separated; '-' for none."""
-    if value is None or value != value:
-        return "-"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+def _print_whole(table: Table) -> None:
+    """Print *table* with every column whole, wider than the terminal if it must be: a
+    number or label cut or wrapped at the terminal's edge would misread."""
+    roomy = Console(width=1000)
+    Console(width=max(console.width, Measurement.get(roomy, roomy.options, table).maximum)).print(table)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from cosim.hourly_log import HourlyLog
 from cosim.instance import Instance
 from cosim.options import COUPLINGS
 from cosim.replay import PlanReplay
+from cosim.run_warnings import attributed
 from grids.opf import LoadShedWarning
 
 
@@ -75,8 +76,9 @@ class CoSimulation(mesa.Model):
                  coupling: str = "lagged", operators: int = 1, herding: Herding = Herding(),
                  plan: Solution | None = None, online_algorithm: str | None = None, market: Market | None = None,
                  iterate_max: int = 20, iterate_tol: float = 1e-3, relaxation: float = 0.5, iterate_jump: bool = True,
-                 seed: int = 0, without: WithoutDataCenters | None = None):
+                 seed: int = 0, without: WithoutDataCenters | None = None, label: str = ""):
         super().__init__(seed=seed)
+        self.label = label  # the run, named in the warnings of its hours (cosim.run_warnings)
         if coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {COUPLINGS}")
         if coupling != "open" and not grids:
@@ -152,11 +154,17 @@ class CoSimulation(mesa.Model):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LoadShedWarning)
             for _ in range(len(self.inst.times)):
-                self.step()
+                with attributed(self._where()):
+                    self.step()
                 if progress:
                     progress()
         self.run_s += time.perf_counter() - started
         return self.log
+
+    def _where(self) -> str:
+        """``RUN: policy P, hour 2022-09-22T03:00Z``: where a warning of this hour belongs."""
+        run = f"{self.label}: " if self.label else ""
+        return f"{run}policy {self.policy.name}, hour {self.inst.times[self.hour]:%Y-%m-%dT%H:%MZ}"
 
     def _emit(self, k: int) -> np.ndarray:
         """(J,) the users' requests of hour k."""

@@ -62,11 +62,12 @@ class GridPlan:
         return out
 
 
-def grid_plan(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>") -> GridPlan:
+def grid_plan(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None) -> GridPlan:
     """Resolve every data center's grid; InputError naming the data center's field when a
     net is unknown, a site is not in the net named, a file is missing, a bus is not one a
     site can sit at (unknown, out of service, isolated), or one site would be on two grids
     or at two buses."""
+    source = scenario.source_file if source is None else source
     from grids.registry import check_calibrated, paper_regions
 
     nets = paper_regions()
@@ -122,13 +123,14 @@ def grid_plan(scenario: Scenario, *, data_dir: Path | None = None, source: str |
                     weather=site_weather(scenario, data_dir=data_dir, source=source))
 
 
-def site_weather(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>"
+def site_weather(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None
                  ) -> dict[str, tuple[Path, str]]:
     """Site -> (resolved EPW file, the file as the scenario names it) of every data center
     with a `weather_file`; InputError naming `datacenters.N.weather_file` when a file is
     not under the data dir or not an EPW file, or when two data centers on one site name
     different files (a site has one climate). The files are read here (once per process
     and file version), so a bad one is refused before any grid is built."""
+    source = scenario.source_file if source is None else source
     from grids.weather import read_epw
 
     out: dict[str, tuple[Path, str]] = {}

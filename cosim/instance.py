@@ -20,6 +20,7 @@ from cosim import loaders
 from cosim.errors import DataWarning, InputError
 from cosim.grid_plan import build_grids, grid_plan, site_weather
 from cosim.masks import check_feasible, feasible, frictions_usd_per_request, reach
+from cosim.plausibility import PlausibilityWarning, check_scenario, check_signals
 from cosim.policy import PolicyWeights
 from cosim.scenario import Scenario
 from cosim.signals import LOCATIONS as SYNTHETIC_LOCATIONS
@@ -149,20 +150,27 @@ class Instance:
 
 
 def build_instance(
-    scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
-    dc_load_mw: pd.DataFrame | None = None,
+    scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
+    dc_load_mw: pd.DataFrame | None = None, strict: bool = False,
 ) -> Instance:
     """Arrays for *scenario*; external datasets are looked up under *data_dir*.
 
     *dc_load_mw* (time x data center, MW): the data centers' load the grids see when
     signals come from dispatch (`signals: grids`); none means grids without data centers.
+    Values outside their plausible range (cosim.plausibility: scenario fields, signal files,
+    computed signals) are notes; with *strict* the first is refused (InputError), the
+    scenario's fields before any file is read.
     """
+    source = scenario.source_file if source is None else source
     times = pd.date_range(pd.Timestamp(scenario.start), periods=scenario.hours, freq="h", name="time")
     where = reach(scenario, data_dir=data_dir, source=source)  # masks first: they fail fast
     users = where.users
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
+        check_scenario(scenario, source)
+        _refuse_implausible(caught, strict)
         signals = _signals(scenario, times, data_dir, source, dc_load_mw)
+        _refuse_implausible(caught, strict)
     for w in caught:  # anything else goes on to the caller's handlers
         if not issubclass(w.category, DataWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -198,6 +206,13 @@ def build_instance(
         inference_ms=where.inference_ms,
         friction_usd_per_request=frictions_usd_per_request(scenario, users, where.local, where.masks.latency_ms),
     )
+
+
+def _refuse_implausible(caught: list[warnings.WarningMessage], strict: bool) -> None:
+    """With *strict*, the first plausibility warning caught as an InputError."""
+    for w in caught if strict else ():
+        if isinstance(w.message, PlausibilityWarning):
+            raise w.message.as_error()
 
 
 def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np.ndarray:
@@ -240,6 +255,8 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
             site_load = dc_load_mw.T.groupby([dc.site for dc in scenario.datacenters]).sum().T
         grids = build_grids(plan, seed=scenario.seed, start=times[0], hours=len(times))
         frames = site_signals(sites, times[0], len(times), dc_load_mw=site_load, grids=grids)
+        check_signals({name: frame[sites].to_numpy().T for name, frame in frames.items()},
+                      [dc.name for dc in scenario.datacenters], times, source=source, origin="signals (grids)")
     elif s.source == "synthetic":
         _check_sites(scenario, SYNTHETIC_LOCATIONS, "has no synthetic calibration", source)
         frames = synthetic_signals(list(dict.fromkeys(sites)), times[0], len(times), scenario.seed)
@@ -259,6 +276,7 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
             frames[name] = loaders.load_hourly_csv(
                 path, columns=list(dict.fromkeys(sites)), hours=len(times), start=times[0],
                 nonnegative=name != "price_usd_per_mwh",  # negative prices occur (as in E-GLB)
+                quantity=name,
             )
     out = {name: frame[sites].to_numpy().T.copy() for name, frame in frames.items()}
     if s.source != "grids":  # the grids took theirs from the plan

@@ -95,8 +95,11 @@ class Reach:
         return pd.DataFrame(rows)
 
 
-def reach(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>") -> Reach:
-    """Users, masks and budgets of *scenario*; InputError when a user has no feasible site."""
+def reach(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
+          check: bool = True) -> Reach:
+    """Users, masks and budgets of *scenario*; InputError when a user has no feasible site
+    (unless *check* is False: `cosim masks` shows such a scenario, see :func:`unservable`)."""
+    source = scenario.source_file if source is None else source
     users = Users.of(scenario)
     hosted = _hosted(scenario)
     distance = _distances(scenario)
@@ -106,9 +109,24 @@ def reach(scenario: Scenario, *, data_dir: Path | None = None, source: str | Pat
     inference = np.array([m.inference_ms for m in scenario.models])
     tau = np.array([scenario.tiers[t].tau_ms for t in users.tier])
     labels = [(scenario.regions[r].name, scenario.tiers[t].name) for r, t in zip(users.region, users.tier)]
-    check_feasible(labels, [d.name for d in scenario.datacenters], masks.allowed, hosted, masks.latency_ms,
-                   inference, tau, source=source, tau_where=lambda j: f"tiers.{users.tier[j]}.tau_ms")
+    if check:
+        check_feasible(labels, [d.name for d in scenario.datacenters], masks.allowed, hosted, masks.latency_ms,
+                       inference, tau, source=source, tau_where=lambda j: f"tiers.{users.tier[j]}.tau_ms")
     return Reach(users, hosted, distance, local, masks, inference, tau)
+
+
+def unservable(table: pd.DataFrame) -> list[str]:
+    """One line per (region, tier) that no data center may serve, from :meth:`Reach.table`:
+    ``region 'de', tier 'interactive': no data center may serve it (legal: eu-data-residency
+    excludes 4, latency: over tau 6)``, naming every rule that excludes one of its pairs."""
+    out = []
+    for (region, tier), rows in table.groupby(["region", "tier"], sort=False):
+        if rows["feasible"].any():
+            continue
+        kinds = rows["reason"].where(~rows["reason"].str.startswith("latency"), "latency: over tau")
+        why = ", ".join(f"{reason} excludes {count}" for reason, count in kinds.value_counts(sort=False).items())
+        out.append(f"region '{region}', tier '{tier}': no data center may serve it ({why})")
+    return out
 
 
 def feasible(allowed: np.ndarray, hosted: np.ndarray, latency_ms: np.ndarray, inference_ms: np.ndarray,
@@ -176,10 +194,11 @@ def frictions_usd_per_request(scenario: Scenario, users: Users, local: np.ndarra
 
 
 def user_latency_ms(scenario: Scenario, users: Users, *, data_dir: Path | None = None,
-                    source: str | Path = "<scenario>") -> np.ndarray:
+                    source: str | Path | None = None) -> np.ndarray:
     """(J, N) L_cs + m L_sc + L_queue in ms. When some place has no location and nothing
     needs network latencies (no finite budget, no delay price), the network part is 0 and
     only the access and queueing delays remain."""
+    source = scenario.source_file if source is None else source
     l_cs, l_sc = _region_latency_ms(scenario, data_dir=data_dir, source=source)
     queue = np.array([dc.queue_ms for dc in scenario.datacenters])
     out = np.empty((len(users), len(scenario.datacenters)))

@@ -4,6 +4,13 @@
 over / maxed over data centers (energy cost, water, carbon), and request-normalized
 performance cost per user region averaged over / maxed over regions; max_avg is
 their ratio (1 = perfectly even).
+
+perf_cost (SE-GLB's) is a region's quality loss s_k y summed over its served requests,
+divided by all its demand: an unserved request adds nothing to the loss but counts in the
+denominator, so dropping requests lowers it (perf_score, the score of the served requests,
+does not see them either). perf_cost_all_demand and perf_score_all_demand count every
+unserved request as served by the worst model (the largest s_k, the lowest score), so a
+policy cannot look better by dropping requests than by serving them with its smallest model.
 """
 from __future__ import annotations
 
@@ -56,10 +63,18 @@ def policy_metrics(inst: Instance, sol: Solution) -> dict:
     score_r = arcs.by_region @ (inst.quality_score[arcs.k] * y_arc)
     perf_cost = np.divide(loss_r, demand_r, out=np.zeros_like(loss_r), where=demand_r > 0)
     perf_score = np.divide(score_r, served_r, out=np.full_like(score_r, np.nan), where=served_r > 0)
+    # over all demand: an unserved request counts as one served by the worst model
+    unserved = sol.unserved_requests(inst)
+    unserved_r = np.zeros(len(inst.regions))
+    np.add.at(unserved_r, inst.user_region, unserved.sum(axis=1))
+    worst_score = float(inst.quality_score.min())
+    worst_loss = float(inst.quality_loss.max())
+    perf_cost_all = np.divide(loss_r + worst_loss * unserved_r, demand_r, out=np.zeros_like(loss_r), where=demand_r > 0)
+    perf_score_all = np.divide(score_r + worst_score * unserved_r, demand_r, out=np.full_like(score_r, np.nan),
+                               where=demand_r > 0)
 
     it_kwh_arc = inst.energy_kwh_per_request[arcs.k] * y_arc
     away = inst.local[arcs.j] != arcs.i
-    unserved = sol.unserved_requests(inst)
     return {
         "energy_cost_usd": _spread(sites["energy_cost_usd"].sum(axis=1)),
         "water_m3": _spread(sites["water_l"].sum(axis=1) / 1000.0),
@@ -67,6 +82,8 @@ def policy_metrics(inst: Instance, sol: Solution) -> dict:
         "energy_mwh": _spread(sites["energy_kwh"].sum(axis=1) / 1000.0),
         "perf_cost": _spread(perf_cost, total=False, noise=_PERF_NOISE_POINTS),
         "perf_score": {"avg": float(np.nanmean(perf_score)), "min": float(np.nanmin(perf_score))},
+        "perf_cost_all_demand": _spread(perf_cost_all, total=False, noise=_PERF_NOISE_POINTS),
+        "perf_score_all_demand": {"avg": float(np.nanmean(perf_score_all)), "min": float(np.nanmin(perf_score_all))},
         "served_requests": float(y.sum()),
         "unserved_requests": float(unserved.sum()),
         "unserved_hours": unserved_diagnosis(inst, sol),
@@ -134,37 +151,74 @@ def unserved_diagnosis(inst: Instance, sol: Solution, tol: float = 1e-6) -> list
 
 
 TABLE1_ROWS = (
-    ("energy cost avg (USD)", ("energy_cost_usd", "avg")),
-    ("water avg (m3)", ("water_m3", "avg")),
-    ("water max (m3)", ("water_m3", "max")),
+    ("energy cost total (USD)", ("energy_cost_usd", "total")),
+    ("energy cost per site, avg (USD)", ("energy_cost_usd", "avg")),
+    ("water per site, avg (m3)", ("water_m3", "avg")),
+    ("water per site, max (m3)", ("water_m3", "max")),
     ("water max/avg", ("water_m3", "max_avg")),
-    ("carbon avg (t)", ("carbon_t", "avg")),
-    ("carbon max (t)", ("carbon_t", "max")),
+    ("carbon per site, avg (t)", ("carbon_t", "avg")),
+    ("carbon per site, max (t)", ("carbon_t", "max")),
     ("carbon max/avg", ("carbon_t", "max_avg")),
-    ("perf cost avg (points)", ("perf_cost", "avg")),
-    ("perf cost max (points)", ("perf_cost", "max")),
+    ("perf cost per region, avg (points)", ("perf_cost", "avg")),
+    ("perf cost per region, max (points)", ("perf_cost", "max")),
     ("perf cost max/avg", ("perf_cost", "max_avg")),
-    ("perf score avg", ("perf_score", "avg")),
-    ("perf score min", ("perf_score", "min")),
+    ("perf cost, all demand, avg (points)", ("perf_cost_all_demand", "avg")),
+    ("perf score per region, avg", ("perf_score", "avg")),
+    ("perf score per region, min", ("perf_score", "min")),
+    ("perf score, all demand, avg", ("perf_score_all_demand", "avg")),
     ("unserved requests", ("unserved_requests",)),
     ("RID (energy away from local)", ("rid",)),
     ("online/offline objective", ("online", "online_to_offline_ratio")),
 )
-"""SE-GLB Table 1 (plus unserved, RID and the online ratio): label, path into METRICS."""
+"""SE-GLB Table 1 (plus unserved, RID and the online ratio): label, path into METRICS.
+"per site" rows are horizon totals per data center, averaged or maxed over the sites;
+"per region" rows are per user region; "all demand" rows count every unserved request as
+served by the worst model (docs/outputs.md, perf_cost)."""
+
+
+FEEDBACK_ROWS = (
+    ("emissions attributional (t CO2)", ("emissions_attributional_t",)),
+    ("emissions consequential (t CO2)", ("emissions_consequential_t",)),
+    ("emissions first-order (t CO2)", ("emissions_first_order_t",)),
+    ("energy cost predicted (USD)", ("energy_cost_predicted_usd",)),
+    ("energy cost realized (USD)", ("energy_cost_realized_usd",)),
+    ("emissions saved vs nearest, predicted (t CO2)", ("savings", "emissions_predicted_t")),
+    ("emissions saved vs nearest, realized (t CO2)", ("savings", "emissions_realized_t")),
+    ("emissions rebound (share)", ("savings", "emissions_rebound")),
+    ("energy cost saved vs nearest, predicted (USD)", ("savings", "energy_cost_predicted_usd")),
+    ("energy cost saved vs nearest, realized (USD)", ("savings", "energy_cost_realized_usd")),
+    ("AI share of grid demand (share)", ("ai_share",)),
+    ("load swing (share)", ("load_swing",)),
+    ("load shed by the grids (MWh)", ("shed_mwh",)),
+    ("iterations per hour (max)", ("iterations", "max")),
+)
+"""The grid-feedback rows `cosim run` and `cosim compare` print: label, path into a
+policy's METRICS["grid_feedback"] (cosim.accounting.grid_feedback)."""
+
+
+def metric_at(metrics: dict | None, path: tuple[str, ...]):
+    """The value at *path* in nested dicts, None where a key is absent."""
+    for key in path:
+        if not isinstance(metrics, dict) or key not in metrics:
+            return None
+        metrics = metrics[key]
+    return metrics
 
 
 def table1(metrics: dict[str, dict]) -> pd.DataFrame:
-    """The SE-GLB Table 1 comparison: one row per metric, one column per policy (None where absent)."""
-    def get(m: dict, path: tuple[str, ...]):
-        for key in path:
-            if not isinstance(m, dict) or key not in m:
-                return None
-            m = m[key]
-        return m
-
-    frame = pd.DataFrame({name: [get(m, path) for _, path in TABLE1_ROWS] for name, m in metrics.items()},
+    """The SE-GLB Table 1 comparison: one row per metric, one column per policy (None where
+    absent; rows absent for every policy are dropped)."""
+    frame = pd.DataFrame({name: [metric_at(m, path) for _, path in TABLE1_ROWS] for name, m in metrics.items()},
                          index=[label for label, _ in TABLE1_ROWS])
     return frame.dropna(how="all")
+
+
+def feedback_table(metrics: dict[str, dict]) -> pd.DataFrame:
+    """The grid-feedback comparison: one row per FEEDBACK_ROWS entry, one column per policy
+    that has a `grid_feedback` (None where absent)."""
+    names = [n for n, m in metrics.items() if "grid_feedback" in m]
+    return pd.DataFrame({name: [metric_at(metrics[name]["grid_feedback"], path) for _, path in FEEDBACK_ROWS]
+                         for name in names}, index=[label for label, _ in FEEDBACK_ROWS], dtype=object)
 
 
 def relocatable(inst: Instance) -> dict:

@@ -23,7 +23,8 @@ class RunOptions(BaseModel):
     draws (requests and capacity scaled to it); `operators`: equal operators sharing
     every site and user; `damping` (x the hour's typical arc cost), `max_shift` (share of
     a user's demand away from home) and `sequential` (lagged only): herding controls;
-    `elasticity`: the users' price elasticity (default: the scenario's)."""
+    `elasticity`: the users' price elasticity (default: the scenario's); `strict`: refuse
+    (InputError) a value outside its plausible range instead of noting it (cosim.plausibility)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,6 +38,7 @@ class RunOptions(BaseModel):
     max_shift: float | None = None
     sequential: bool = False
     elasticity: float | None = None
+    strict: bool = False
 
     def checked(self, *, grids: bool) -> RunOptions:
         """These options with the coupling's default filled in, or InputError naming the

@@ -9,8 +9,11 @@ from a file or the synthetic generator) the loop runs open, with no feedback.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +30,15 @@ from cosim.instance import Instance, build_instance
 from cosim.metrics import policy_metrics, relocatable, site_hourly
 from cosim.options import RunOptions
 from cosim.outputs import write_policy, write_summary
+from cosim.run_warnings import attributed
 from cosim.scenario import Scenario
 
 BASELINE = "nearest"
 NO_HERDING_CONTROL = Herding()
 
 
-def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path = "<scenario>",
-                      ai_share: float | None = None) -> Instance:
+def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
+                      ai_share: float | None = None, strict: bool = False) -> Instance:
     """The inputs policies decide on.
 
     With signals from the grids, that is the dispatch of a no-relocation baseline (every
@@ -42,9 +46,11 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     grids are dispatched once without data centers to run the baseline, then again with
     the baseline's load at the data-center buses. *ai_share* scales requests and capacity
     so that the baseline's data-center load is that share of the grids' own demand, and
-    the social weight with the requests (`Instance.scaled`).
+    the social weight with the requests (`Instance.scaled`). *strict*: refuse implausible
+    values (`build_instance`).
     """
-    inst = build_instance(scenario, data_dir=data_dir, source=source)
+    source = scenario.source_file if source is None else source
+    inst = build_instance(scenario, data_dir=data_dir, source=source, strict=strict)
     if scenario.signals.source != "grids":
         if ai_share is not None:
             raise InputError("--ai-share", f"{ai_share:g}", "needs simulated grids (signals: grids)")
@@ -55,7 +61,7 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
         user_factor = np.where(inst.local >= 0, dc_factor[inst.local], dc_factor.mean())
         inst, facility_mw = inst.scaled(user_factor, dc_factor), facility_mw * dc_factor[:, None]
     dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
-    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load)
+    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load, strict=strict)
     return replace(grid_inst, demand=inst.demand, capacity=inst.capacity, weights=inst.weights)
 
 
@@ -65,10 +71,11 @@ def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:
 
 
 def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float, *,
-                      data_dir: Path | None = None, source: str | Path = "<scenario>") -> np.ndarray:
+                      data_dir: Path | None = None, source: str | Path | None = None) -> np.ndarray:
     """(N,) scale of each data center (and of the users it serves locally) so that, in the
     no-relocation baseline, the data centers on each grid draw *share* of that grid's own
     mean demand."""
+    source = scenario.source_file if source is None else source
     sites = [dc.site for dc in scenario.datacenters]
     plan = grid_plan(scenario, data_dir=data_dir, source=source)
     background = {rg.name: float(rg.hourly(inst.times[0], len(inst.times)).load_mw.sum(axis=1).mean())
@@ -90,6 +97,25 @@ class RunResult:
     solutions: dict[str, Solution] = field(default_factory=dict)
     metrics: dict[str, dict] = field(default_factory=dict)
     models: dict[str, CoSimulation] = field(default_factory=dict)
+    baseline_metrics: dict | None = None  # the `nearest` baseline's METRICS, where grids are simulated
+
+
+def provenance(scenario: Scenario, source: str | Path) -> dict:
+    """summary.json's `provenance`: what produced a run. gridshift's installed version, the
+    scenario file as given, the SHA-256 of the scenario as run (its JSON after --hours and
+    --start: two runs with equal digests ran the same scenario), its seed, and the UTC time
+    the summary was written (ISO 8601)."""
+    try:
+        version = importlib.metadata.version("gridshift")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    return {
+        "gridshift_version": version,
+        "scenario_file": str(source),
+        "scenario_sha256": hashlib.sha256(scenario.model_dump_json().encode()).hexdigest(),
+        "seed": scenario.seed,
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def run_scenario(
@@ -103,32 +129,39 @@ def run_scenario(
     operators: int = 1,
     herding: Herding = NO_HERDING_CONTROL,
     elasticity: float | None = None,
+    strict: bool = False,
     data_dir: Path | None = None,
-    source: str | Path = "<scenario>",
+    source: str | Path | None = None,
     out: Path | None = None,
     on_policy: Callable[[str], None] | None = None,
     on_hour: Callable[[], None] | None = None,
+    label: str | None = None,
 ) -> RunResult:
     """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
     The options are those of cosim.options.RunOptions (checked there: InputError naming
     the option): coupling open | lagged | iterate (online only; default lagged with grids,
     else open); elasticity: users' price elasticity (default: the scenario's
-    demand.price_elasticity). Online runs with open coupling also solve the offline
-    problem, so each policy reports its online-to-offline objective ratio (>= 1 up to
-    solver tolerance).
+    demand.price_elasticity); strict: a value outside its plausible range
+    (cosim.plausibility) is refused before anything is written. Online runs with open
+    coupling also solve the offline problem, so each policy reports its online-to-offline
+    objective ratio (>= 1 up to solver tolerance). *label* names the run in the warnings
+    raised while it runs (default: the scenario's name; cosim.run_warnings):
+    ``LABEL: policy P, hour H: ...``.
     """
+    source = scenario.source_file if source is None else source
     grids_on = scenario.signals.source == "grids"
+    run_label = scenario.name if label is None else label
     options = RunOptions(
         policies=None if policies is None else tuple(policies), mode=mode, coupling=coupling,
         online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=herding.damping,
-        max_shift=herding.max_shift, sequential=herding.sequential, elasticity=elasticity,
+        max_shift=herding.max_shift, sequential=herding.sequential, elasticity=elasticity, strict=strict,
     ).checked(grids=grids_on)
     mode, coupling = options.mode, options.coupling
     d = scenario.demand
     market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
                     elasticity=d.price_elasticity if elasticity is None else elasticity, tier_sensitivity=d.tier_sensitivity)
-    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share)
+    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share, strict=options.strict)
     sites = [dc.site for dc in scenario.datacenters]
     without = WithoutDataCenters()  # the same for every policy: dispatched once per hour
 
@@ -139,10 +172,11 @@ def run_scenario(
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
-        plan = solve_offline(inst, policy) if mode == "offline" else None
+        with attributed(f"{run_label}: policy {name}, offline horizon"):
+            plan = solve_offline(inst, policy) if mode == "offline" else None
         model = CoSimulation(inst, sites, policy, grids=grids(), coupling=coupling,
                              operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
-                             market=market, seed=scenario.seed, without=without)
+                             market=market, seed=scenario.seed, without=without, label=run_label)
         model.run(on_hour)
         return model, plan
 
@@ -153,10 +187,7 @@ def run_scenario(
         if on_policy:
             on_policy(f"{BASELINE} (baseline)")
         baseline, baseline_plan = simulate(BASELINE)
-    for name in names:
-        if on_policy:
-            on_policy(name)
-        model, plan = (baseline, baseline_plan) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
+    def measure(model: CoSimulation, plan: Solution | None) -> tuple[Instance, Instance, Solution, dict]:
         seen, realized = model.log.instances(inst)
         sol = model.solution(plan)
         sol.objective_usd = (plan.objective_usd if plan is not None
@@ -165,6 +196,13 @@ def run_scenario(
         if grids_on:
             metrics["grid_feedback"] = grid_feedback(model.log, baseline.log, baseline=BASELINE, ai_share_requested=ai_share)
         metrics["demand_response"] = _demand_response(inst, model.log, market)
+        return seen, realized, sol, metrics
+
+    for name in names:
+        if on_policy:
+            on_policy(name)
+        model, plan = (baseline, baseline_plan) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
+        seen, realized, sol, metrics = measure(model, plan)
         if mode == "online" and coupling == "open" and not market.responsive:
             offline = solve_offline(inst, make_policy(name, scenario.policy))
             metrics["online"] = {
@@ -176,6 +214,9 @@ def run_scenario(
         result.solutions[name], result.metrics[name], result.models[name] = sol, metrics, model
         if out is not None:
             write_policy(out, seen, sol, realized=realized if grids_on else None)
+    if baseline is not None:
+        same = result.models.get(BASELINE) is baseline
+        result.baseline_metrics = result.metrics[BASELINE] if same else measure(baseline, baseline_plan)[3]
     if out is not None:
         write_summary(
             out, scenario.name, result.metrics,
@@ -184,6 +225,9 @@ def run_scenario(
             notes=list(inst.notes),
             ai_share=None if ai_share is None else {"requested": ai_share,
                                                     "social_weight_usd": inst.weights.social_weight_usd},
+            baseline=None if baseline is None else {"policy": BASELINE, "metrics": result.baseline_metrics},
+            options=options.model_dump(mode="json"),
+            provenance=provenance(scenario, source),
         )
     return result
 

@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from cosim.errors import InputError
 from cosim.fields import Country, NonNegative, Positive, StrictModel, parse_inf
 from cosim.policy import POLICY_NAMES, PolicyWeights
+from cosim.scenario_errors import FieldError as _FieldError
+from cosim.scenario_errors import input_error
 
 
 class Location(StrictModel):
@@ -248,6 +250,18 @@ class Latency(StrictModel):
     """measured: region or data-center name -> matrix code it attaches to (else the nearest)."""
 
 
+SOURCE_FIELDS: dict[str, tuple[type[StrictModel], dict[str, tuple[str, ...]]]] = {
+    "demand": (Demand, {"profile": ("requests_per_hour", "peak_to_mean", "peak_hour_local"),
+                        "eglb-workload": ("requests_per_hour", "dataset"), "csv": ("file",)}),
+    "signals": (Signals, {"synthetic": (), "grids": (), "eglb": ("dataset",),
+                          "csv": ("price_file", "carbon_file", "wue_file")}),
+    "latency": (Latency, {"coordinates": (), "measured": ("rtt_file", "codes")}),
+}
+"""Section -> (its model, source -> the fields only that source reads): a file that
+`extends:` another and switches a section's source may not leave the old source's fields
+behind (cosim.scenario_files). Fields not listed apply to every source."""
+
+
 RULE_KINDS = ("jurisdiction", "same-country", "local", "allow", "deny")
 
 
@@ -327,6 +341,16 @@ class Scenario(StrictModel):
     tiers: Annotated[list[Tier], Field(min_length=1)] = [Tier(name="default")]
     latency: Latency = Latency()
     frictions: Frictions = Frictions()
+    accept_implausible: list[str] = []
+    """Fields (``models.0.energy_wh_per_request``) meant as they are though outside their
+    plausible range (cosim.plausibility): not warned of, not refused by ``--strict``."""
+    _source: str = PrivateAttr("<scenario>")
+
+    @property
+    def source_file(self) -> str:
+        """The file this scenario was read from (``<scenario>`` when built in memory): what
+        every InputError about it names, and the folder its relative paths start from."""
+        return self._source
 
     @field_validator("start")
     @classmethod
@@ -427,31 +451,15 @@ def _utc_hour(v: datetime) -> datetime:
     return v
 
 
-class _FieldError(ValueError):
-    """A cross-field check that names its own field path."""
-
-    def __init__(self, where: str, reason: str) -> None:
-        self.where = where
-        self.reason = reason
-        super().__init__(f"{where}: {reason}")
-
-
-def _where(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
 def parse_scenario(data: object, source: str | Path = "<scenario>") -> Scenario:
-    """Validate a mapping (parsed YAML) as a scenario; InputError names the first bad field."""
+    """Validate a mapping (parsed YAML) as a scenario read from *source* (the scenario
+    remembers it: :attr:`Scenario.source_file`); InputError names the first bad field, and
+    the known field a misspelled one stands for (cosim.scenario_errors)."""
     if not isinstance(data, dict):
         raise InputError(source, "(top level)", "a scenario is a mapping of fields")
     try:
-        return Scenario.model_validate(data)
+        spec = Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        ctx_error = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, _FieldError):
-            raise InputError(source, ctx_error.where, ctx_error.reason) from None
-        reason = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            reason = "unknown field"
-        raise InputError(source, _where(err["loc"]), reason) from None
+        raise input_error(exc, Scenario, source) from None
+    spec._source = str(source)
+    return spec

@@ -8,8 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 from cosim.errors import InputError
-from cosim.scenario import Scenario, parse_scenario
-from grids.files import read_yaml
+from cosim.scenario import SOURCE_FIELDS, Scenario, parse_scenario
+from grids.files import key_line, read_yaml
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -17,14 +17,26 @@ def load_scenario(path: str | Path) -> Scenario:
 
     A file may start from another with `extends: NAME_OR_PATH` (a path relative to the
     file, or a shipped scenario): its fields override the base's, mappings merged key by
-    key, lists and values replaced whole.
+    key, lists and values replaced whole; `field: null` removes the base's value (the
+    field's default applies). A file that switches a section's source (demand, signals,
+    latency) must not leave fields only the old source reads behind (SOURCE_FIELDS).
+
+    A bad field is named with the file and line that set it (``FILE:LINE: field: reason``,
+    the base's file when the value came from there).
     """
     path = resolve_scenario_path(path)
-    return parse_scenario(_read_with_bases(path, ()), path)
+    files: list[Path] = []
+    data = _read_with_bases(path, (), files)
+    try:
+        return parse_scenario(data, path)
+    except InputError as exc:
+        raise _at_line(exc, files) from None
 
 
-def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
+def _read_with_bases(path: Path, seen: tuple[Path, ...], files: list[Path]) -> dict:
+    """The merged mapping of *path* and its bases; *files* gets them, the extending file first."""
     data = read_yaml(path)
+    files.append(path)
     if not isinstance(data, dict) or "extends" not in data:
         return data
     base_name = data.pop("extends")
@@ -37,18 +49,65 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
         raise InputError(path, "extends", f"'{base_name}' not found (neither a path next to this file nor a shipped scenario)") from None
     if base_path.resolve() in seen or base_path.resolve() == path.resolve():
         raise InputError(path, "extends", f"'{base_name}' extends this file again (a cycle)")
-    base = _read_with_bases(base_path, (*seen, path.resolve()))
+    base = _read_with_bases(base_path, (*seen, path.resolve()), files)
     if not isinstance(base, dict):
         raise InputError(base_path, "(top level)", "a scenario is a mapping of fields")
+    _check_sources(base, data, path, base_name)
     return _merge(base, data)
 
 
+def _check_sources(base: dict, override: dict, path: Path, base_name: str) -> None:
+    """InputError naming the first field of the base that only the base's source of a
+    section reads, when *override* switches that source and neither sets nor removes it
+    (a field left at its default value is no leftover)."""
+    for section, (model, owners) in SOURCE_FIELDS.items():
+        old, new = base.get(section), override.get(section)
+        if not isinstance(new, dict) or "source" not in new:
+            continue
+        old = old if isinstance(old, dict) else {}
+        was, now = old.get("source", model.model_fields["source"].default), new["source"]
+        if was == now or now not in owners:  # an unknown source: the schema says so
+            continue
+        left = [f for f in owners.get(was, ()) if f in old and f not in new and f not in owners[now]
+                and old[f] != model.model_fields[f].default]
+        if left:
+            them = f"`{left[0]}: null`" + (f" (and {', '.join(left[1:])})" if len(left) > 1 else "")
+            raise InputError(path, f"{section}.{left[0]}",
+                             f"left behind: '{base_name}' sets it for {section} source '{was}', which this file "
+                             f"switches to '{now}' (that source does not read it); remove it here with {them}, or set "
+                             f"source '{was}' back")
+
+
 def _merge(base: dict, override: dict) -> dict:
-    """*override* on top of *base*: mappings merged key by key, anything else replaced."""
+    """*override* on top of *base*: mappings merged key by key, anything else replaced, a
+    None (YAML null) removes the base's key."""
     out = dict(base)
     for key, value in override.items():
+        if value is None and key in out:
+            del out[key]
+            continue
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def _at_line(exc: InputError, files: list[Path]) -> InputError:
+    """*exc* (about a field, a dotted path) with ``FILE:LINE`` of the file that sets the
+    field (or the deepest part of its path found: the section of a missing field),
+    extending file first on a tie; unchanged when no file has it."""
+    if exc.where.startswith("("):
+        return exc
+    loc = tuple(int(p) if p.isdigit() else p for p in exc.where.split("."))
+    best = None
+    for file in files:
+        try:
+            found = key_line(file.read_text(encoding="utf-8"), loc)
+        except OSError:
+            continue
+        if found is not None and (best is None or found[0] > best[0]):
+            best = (found[0], file, found[1])
+    if best is None:
+        return exc
+    return InputError(f"{best[1]}:{best[2]}", exc.where, exc.reason)
 
 
 def shipped_scenarios_dir() -> Path:

@@ -12,7 +12,8 @@ from grids.errors import InputError
 
 def read_yaml(path: str | Path, *, source: str | None = None) -> Any:
     """The YAML document in *path*; InputError naming the file (*source*, default the path)
-    and the line when it cannot be read or parsed."""
+    when it cannot be read, and ``FILE:LINE`` with the line of the mistake when it cannot be
+    parsed (an unclosed bracket or quote: the line it opens on, not the end of the file)."""
     source = str(path) if source is None else source
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -21,9 +22,48 @@ def read_yaml(path: str | Path, *, source: str | None = None) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "yaml"
-        raise InputError(source, where, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+        raise _syntax_error(exc, text, source) from None
+
+
+def _syntax_error(exc: yaml.YAMLError, text: str, source: str) -> InputError:
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if mark is None:
+        return InputError(source, "yaml syntax", f"not valid YAML ({exc})")
+    at_end = mark.index >= len(text.rstrip())
+    line = opened.line + 1 if opened is not None and at_end else mark.line + 1
+    reason = problem or str(exc)
+    if at_end and opened is not None:
+        reason = f"{context} that starts here, {reason} (the file ends first)"
+    elif context and opened is not None and opened.line + 1 != line:
+        reason = f"{reason}, {context} from line {opened.line + 1}"
+    return InputError(f"{source}:{line}", "yaml syntax", f"not valid YAML: {reason}")
+
+
+def key_line(text: str, loc: tuple) -> tuple[int, int] | None:
+    """Where a field is in the YAML *text*: (how many parts of *loc* were found, 1-based line
+    of the deepest one found), *loc* a field path (``("models", 0, "energy_wh_per_request")``:
+    keys of mappings, indices of lists); None when the text does not parse or not even the
+    first part is there. A missing field gives the line of the section holding it."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    found, line = 0, None
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    child, where = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            child = node.value[part]
+            where = child.start_mark.line + 1
+        if child is None:
+            break
+        node, found, line = child, found + 1, where
+    return None if line is None else (found, line)
 
 
 def hourly_window(frame: pd.DataFrame, times: pd.DatetimeIndex, source: str | Path) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Equity trade-offs of SE-GLB: the q-norms from 1 (sums) to inf (minimax).
 
-    python scenarios/equity_tradeoffs.py --out results/equity [--hours 24]
+    python scenarios/equity_tradeoffs.py --out results/equity [--hours 24] [--data-dir DIR]
 
 Writes into --out: q_sweep.csv (one row per norm swept, q and mode), pareto.png (energy
 cost against each max/avg spread, with the Pareto front), cost_of_equity.csv (q low versus
@@ -13,7 +13,7 @@ import pandas as pd
 
 from cosim.studies import equity
 from cosim.studies.common import check_policies, check_range, study_scenario, write_csv
-from cosim.studies.script import floats, main, names, parser
+from cosim.studies.script import data_dir, floats, main, names, parser
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -29,9 +29,10 @@ def run(argv: list[str] | None = None) -> None:
     qs = check_range(floats(args.qs, "--qs"), "--qs", low=1.0)
     norms = equity.check_norms(names(args.norms))
     out = args.out
-    frame = equity.q_sweep(spec, qs, norms=norms, policy=policy)
+    data = data_dir(args)
+    frame = equity.q_sweep(spec, qs, norms=norms, policy=policy, data_dir=data)
     if not args.no_online:
-        online = equity.q_sweep(spec, qs, norms=["both"], modes=["online"], policy=policy)
+        online = equity.q_sweep(spec, qs, norms=["both"], modes=["online"], policy=policy, data_dir=data)
         frame = pd.concat([frame, online], ignore_index=True)
     costs = equity.cost_of_equity(frame)
     write_csv(frame, out / "q_sweep.csv")

@@ -1,6 +1,6 @@
 """Rebound effects of geo-distributed AI inference, as the AI load grows.
 
-    python scenarios/rebound_effects.py --out results/rebound [--hours 24]
+    python scenarios/rebound_effects.py --out results/rebound [--hours 24] [--data-dir DIR]
 
 Writes into --out: savings.csv / savings.png (predicted versus realized carbon and energy-
 cost savings against `nearest`, per AI share and policy), who_pays.csv / who_pays.png
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from cosim.studies import rebound
 from cosim.studies.common import check_policies, check_range, study_scenario, write_csv
-from cosim.studies.script import floats, main, names, parser
+from cosim.studies.script import data_dir, floats, main, names, parser
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -28,6 +28,8 @@ def run(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     spec = study_scenario(args.scenario, args.hours)
+    rebound.check_grids(spec)
+    data = data_dir(args)
     policies = check_policies(names(args.policies), "--policies")
     shares = check_range(floats(args.shares, "--shares"), "--shares", low=0.0, high=10.0, low_open=True)
     check_range([args.herding_share], "--herding-share", low=0.0, high=10.0, low_open=True)
@@ -37,11 +39,12 @@ def run(argv: list[str] | None = None) -> None:
     elasticities = check_range(floats(args.elasticities, "--elasticities"), "--elasticities", low=0.0)
 
     out = args.out
-    runs = rebound.share_runs(spec, shares, policies, mode=args.mode)
+    runs = rebound.share_runs(spec, shares, policies, mode=args.mode, data_dir=data)
     savings, who_pays = rebound.savings_frame(runs), rebound.who_pays_frame(runs)
     herding = rebound.herding_frame(spec, operators=operators, dampings=dampings, policies=policies,
-                                    ai_share=args.herding_share)
-    demand = rebound.demand_frame(spec, elasticities=elasticities, policies=policies, ai_share=args.demand_share)
+                                    ai_share=args.herding_share, data_dir=data)
+    demand = rebound.demand_frame(spec, elasticities=elasticities, policies=policies, ai_share=args.demand_share,
+                                  data_dir=data)
     for name, frame, plot in (("savings", savings, rebound.plot_savings), ("who_pays", who_pays, rebound.plot_who_pays),
                               ("herding", herding, rebound.plot_herding), ("demand", demand, rebound.plot_demand)):
         write_csv(frame, out / f"{name}.csv")

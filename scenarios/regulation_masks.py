@@ -1,6 +1,6 @@
 """Regulation masks: what each rule set costs and whom it protects (a batch over the shipped sweep).
 
-    python scenarios/regulation_masks.py --out results/regulation [--hours 6] [--workers 2]
+    python scenarios/regulation_masks.py --out results/regulation [--hours 6] [--workers 2] [--data-dir DIR]
 
 Runs `cosim batch SWEEP --out OUT/batch` (default sweep: the shipped regulation_masks.yaml,
 paper10 over five layered rule sets x the four Table-1 policies), then writes into --out:
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from cosim.studies import regulation
 from cosim.studies.common import check_hours, check_range, write_csv
-from cosim.studies.script import main, parser
+from cosim.studies.script import data_dir, main, parser
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -26,7 +26,8 @@ def run(argv: list[str] | None = None) -> None:
     check_range([args.workers], "--workers", low=1.0)
 
     out = args.out
-    proc = regulation.run_batch(out / "batch", sweep=args.sweep, hours=args.hours, workers=args.workers)
+    proc = regulation.run_batch(out / "batch", sweep=args.sweep, hours=args.hours, workers=args.workers,
+                                data_dir=data_dir(args))
     runs = regulation.read_catalog(out / "batch")
     table = regulation.mask_table(runs)
     cost = regulation.regulation_cost(table, reference=args.reference)

@@ -16,7 +16,14 @@ import numpy as np
 import pandapower as pp
 import pytest
 
-from cosim.accounting import attributional_kg, consequential_kg, consumers_cost_change_usd, first_order_kg, rebound
+from cosim.accounting import (
+    attributional_kg,
+    consequential_kg,
+    consumers_cost_change_usd,
+    first_order_kg,
+    rebound,
+    rebound_reason,
+)
 from grids.opf import Dispatcher
 
 
@@ -104,3 +111,15 @@ def test_rebound():
     assert rebound(100.0, 25.0) == pytest.approx(0.75)
     assert rebound(100.0, -50.0) == pytest.approx(1.5)  # the move made things worse
     assert math.isnan(rebound(0.0, 10.0))
+
+
+def test_rebound_is_not_defined_without_a_predicted_saving():
+    """A policy predicted to lose 1 t that lost only 0.5 t did better than predicted; the old
+    1 - realized / predicted called that a rebound of 0.5 (half the saving taken back)."""
+    assert math.isnan(rebound(-1.0, -0.5))
+    assert math.isnan(rebound(-1.0, -2.0))
+    assert math.isnan(rebound(1e-12, 5.0, scale=1000.0))  # round-off of a 1000 t baseline: nothing predicted
+    assert rebound(1e-3, 1e-3, scale=1000.0) == 0.0
+    assert rebound_reason(100.0, 50.0, unit="t") is None
+    assert rebound_reason(-1.0, -0.5, unit="t") == "not defined: a loss predicted (-1 t saved predicted, -0.5 t realized)"
+    assert rebound_reason(0.0, 3.0, unit="USD").startswith("not defined: no saving predicted")

@@ -24,6 +24,8 @@ from cosim.loaders import (
 )
 
 UTC = "UTC"
+# the synthetic E-GLB tree below holds index-like values (100 x kind + ...), not real units
+pytestmark = pytest.mark.filterwarnings("ignore::cosim.plausibility.PlausibilityWarning")
 
 
 def ts(text: str) -> pd.Timestamp:

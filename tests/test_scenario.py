@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +29,16 @@ SRC = "test.yaml"  # the source name given to parse_scenario / build_instance
 
 
 def refused(call, source, field: str, *reason_parts: str) -> InputError:
-    """Run *call*; expect InputError reading ``source: field: reason`` on one line."""
+    """Run *call*; expect InputError reading ``source: field: reason`` on one line (the
+    source may carry the line of the field in a file: ``source:LINE``)."""
     with pytest.raises(InputError) as info:
         call()
     exc = info.value
     message = str(exc)
     assert "\n" not in message, message
-    assert message.startswith(f"{source}: {field}: "), message
-    assert exc.source == str(source) and exc.where == field, message
+    assert exc.source == str(source) or re.fullmatch(re.escape(str(source)) + r":\d+", exc.source), message
+    assert message.startswith(f"{exc.source}: {field}: "), message
+    assert exc.where == field, message
     assert exc.reason.strip(), message
     for part in reason_parts:
         assert part in exc.reason, (part, message)
@@ -476,14 +479,15 @@ def test_missing_scenario_file(tmp_path):
 def test_yaml_syntax_error_names_the_line(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("name: broken\nhours: 4\n  seed: 3\nmodels: []\n")
-    refused(lambda: load_scenario(path), path, "line 3", "not valid YAML")
+    exc = refused(lambda: load_scenario(path), path, "yaml syntax", "not valid YAML")
+    assert exc.source == f"{path}:3"
 
 
 def test_yaml_unclosed_bracket(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("name: broken\nhours: 4\nmodels: [\n  {name: a\n")
-    exc = refused(lambda: load_scenario(path), path, "line 5", "not valid YAML")
-    assert exc.where.startswith("line ")
+    exc = refused(lambda: load_scenario(path), path, "yaml syntax", "not valid YAML", "the file ends first")
+    assert exc.source == f"{path}:4"  # the line the unclosed mapping opens on, not the end of the file
 
 
 def test_empty_scenario_file(tmp_path):

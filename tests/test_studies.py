@@ -126,8 +126,10 @@ def test_q_sweep_rows_and_cost_of_equity(spec):
 
 def test_q_one_runs_once(spec, monkeypatch):
     calls = []
-    real = equity.run_scenario
-    monkeypatch.setattr(equity, "run_scenario", lambda *a, **k: calls.append(1) or real(*a, **k))
+    from cosim.studies import common
+
+    real = common.run_scenario  # the studies run through common.run_logged
+    monkeypatch.setattr(common, "run_scenario", lambda *a, **k: calls.append(1) or real(*a, **k))
     frame = equity.q_sweep(spec.with_hours(1), (1.0,), norms=equity.NORMS)
     assert len(frame) == 3 and len(calls) == 1
     assert frame["energy_cost_usd"].nunique() == 1

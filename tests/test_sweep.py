@@ -28,11 +28,11 @@ def write(folder: Path, text: str, name: str = "sweep.yaml") -> Path:
     return path
 
 
-def refused(path: Path, where: str, reason: str) -> InputError:
+def refused(path: Path, where: str, reason: str, *, line: int | None = None) -> InputError:
     with pytest.raises(InputError) as info:
         load_sweep(path)
     err = info.value
-    assert err.source == str(path), err
+    assert err.source == (str(path) if line is None else f"{path}:{line}"), err
     assert err.where == where, err
     assert reason in err.reason, err
     return err
@@ -224,11 +224,11 @@ def test_base_relative_to_the_sweep_file(tmp_path):
     ("hours: 0\naxes: {seed: [1]}", "hours", ">= 1"),
     ("colour: red\naxes: {seed: [1]}", "colour", "unknown field"),
     ("axes: [policy]", "axes", "a mapping of axis"),
-    ("axes: {policy: [nearest]}}", "line 2", "not valid YAML"),
+    ("axes: {policy: [nearest]}}", "yaml syntax", "not valid YAML"),
 ])
 def test_bad_sweeps_are_refused_naming_file_field_and_reason(tmp_path, body, where, reason):
     path = write(tmp_path, f"base: {PAPER10}\n{body}\n")
-    refused(path, where, reason)
+    refused(path, where, reason, line=2 if where == "yaml syntax" else None)
 
 
 def test_unknown_base_is_refused(tmp_path):
@@ -248,7 +248,7 @@ def _catalog_with_one_row(folder: Path) -> bytes:
     ("axes: {colour: [red]}", ("sweep.yaml: axes.colour: unknown axis",)),
     ("axes: {policy: [fastest]}", ("sweep.yaml: axes.policy: unknown policy 'fastest'",)),
     ("masks: {bad: {tiers: {interactive: {tau_ms: -5}}}}\naxes: {mask: [bad]}", ("sweep.yaml: masks.bad.tiers.0.tau_ms:",)),
-    ("axes: {policy: [nearest]}}", ("sweep.yaml: line 2: not valid YAML",)),
+    ("axes: {policy: [nearest]}}", ("sweep.yaml:2: yaml syntax: not valid YAML",)),
 ])
 def test_cli_refuses_bad_sweeps_with_exit_2_and_writes_nothing(tmp_path, body, parts):
     path = write(tmp_path, f"base: {PAPER10}\n{body}\n")

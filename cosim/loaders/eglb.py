@@ -44,6 +44,7 @@ _EGLB_SIGNALS = {
     "carbon": ("carbon", "{loc}_carbon.csv", "Carbon (kg/kWh)", True),
     "water": ("water", "{loc}_water.csv", "WUE (L/kWh)", True),  # header is " WUE (L/kWh)"
 }
+_EGLB_QUANTITY = {"price": "price_usd_per_mwh", "carbon": "carbon_kg_per_kwh", "water": "wue_l_per_kwh"}  # cosim.plausibility
 _EGLB_WORKLOAD = ("AI_workload.csv", "Power (Watt)")
 
 
@@ -69,8 +70,9 @@ def _eglb_file(root: Path, kind: str, location: str) -> Path:
     return root / folder / pattern.format(loc=_EGLB_FILE_SPELLING.get(location, location))
 
 
-def _eglb_series(path: Path, header: str, *, nonnegative: bool, hours: int) -> pd.Series:
-    """One two-column E-GLB file (``Time (UTC)`` and *header*), its first *hours* rows."""
+def _eglb_series(path: Path, header: str, *, nonnegative: bool, hours: int, quantity: str | None = None) -> pd.Series:
+    """One two-column E-GLB file (``Time (UTC)`` and *header*), its first *hours* rows;
+    *quantity* (cosim.plausibility) checks its values' plausibility."""
     frame = load_hourly_csv(
         path,
         time_column=_EGLB_TIME_COLUMN,
@@ -79,6 +81,7 @@ def _eglb_series(path: Path, header: str, *, nonnegative: bool, hours: int) -> p
         hours=hours,
         start=None,
         exact_header=[_EGLB_TIME_COLUMN, header],
+        quantity=quantity,
     )
     return frame.iloc[:, 0]
 
@@ -111,7 +114,8 @@ def load_eglb(
     Every series is cut to its first *hours* rows (default :data:`EGLB_HOURS` = 457: some
     price files run 24 h longer); a file with fewer rows is refused. All series must share
     the same time index. Negative prices are kept (they occur in Belgium and the
-    Netherlands); negative carbon, WUE or power are refused.
+    Netherlands); negative carbon, WUE or power are refused. A price, carbon or WUE file
+    with a value outside its plausible range warns (cosim.plausibility).
     """
     root = Path(root)
     check_hours(hours)
@@ -137,7 +141,7 @@ def load_eglb(
         columns = {}
         for loc in locations:
             path = _eglb_file(root, kind, loc)
-            series = _eglb_series(path, header, nonnegative=nonnegative, hours=n)
+            series = _eglb_series(path, header, nonnegative=nonnegative, hours=n, quantity=_EGLB_QUANTITY[kind])
             _same_index(path, series.index, ref_path, ref)
             columns[loc] = series.to_numpy()
         frame = pd.DataFrame(columns, index=ref.copy(), columns=locations, dtype=float)

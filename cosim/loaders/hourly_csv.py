@@ -13,6 +13,7 @@ import pandas as pd
 
 from cosim.errors import InputError
 from cosim.loaders.csv_table import Table, column_index, parse_numbers, parse_times, read_table, require_header, row_number
+from cosim.plausibility import check_columns
 
 HOUR = pd.Timedelta(hours=1)
 """One hour, as a duration."""
@@ -92,6 +93,7 @@ def load_hourly_csv(
     start: pd.Timestamp | None = None,
     nonnegative: bool = True,
     exact_header: Sequence[str] | None = None,
+    quantity: str | None = None,
 ) -> pd.DataFrame:
     """Read an hourly CSV: one time column and one numeric column per site or region.
 
@@ -111,6 +113,9 @@ def load_hourly_csv(
       exactly *hours* rows.
     * *nonnegative*: refuse negative values (default True).
     * *exact_header*: if given, the header must be exactly these names (in order).
+    * *quantity*: a quantity of cosim.plausibility.BOUNDS (``carbon_kg_per_kwh``...): a
+      column with a value outside its plausible range warns (PlausibilityWarning naming the
+      file, the column, the first row out of range and the likely unit mistake).
 
     The whole file is validated, including rows outside the returned window.
 
@@ -139,6 +144,8 @@ def load_hourly_csv(
     times = parse_times(table, time_index)
     values = parse_numbers(table, value_indices, nonnegative=nonnegative)
     _check_hourly(table, times)
+    if quantity is not None:
+        check_columns(quantity, values, list(names), source=table.path, row=lambda i: f"row {row_number(i)}")
     keep = _window(table, times, start=start, hours=hours)
     kept = values[keep]
     frame = pd.DataFrame(kept, index=hourly_index(times[keep.start], len(kept)), columns=list(names), dtype=float)

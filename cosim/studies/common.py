@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from cosim.errors import InputError
 from cosim.outputs import write_atomic
 from cosim.policy import POLICY_NAMES
+from cosim.progress import PolicySteps
+from cosim.runner import RunResult, run_scenario
 from cosim.scenario import Scenario
 from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 
@@ -25,6 +27,15 @@ def study_scenario(name: str | Path = DEFAULT_SCENARIO, hours: int | None = None
         check_hours(hours, spec.hours)
         spec = spec.with_hours(hours)
     return spec
+
+
+def run_logged(label: str, scenario: Scenario, **options) -> RunResult:
+    """cosim.runner.run_scenario(scenario, **options) with a progress line per policy
+    (``LABEL POLICY done (N s)``, cosim.progress); errors name the scenario's file."""
+    steps = PolicySteps(label)
+    result = run_scenario(scenario, on_policy=steps.on_policy, label=f"{scenario.name} [{label}]", **options)
+    steps.close()
+    return result
 
 
 def with_norms(scenario: Scenario, *, q_social: float | None = None, q_env: float | None = None) -> Scenario:

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from cosim.runner import run_scenario
 from cosim.scenario import Scenario
-from cosim.studies.common import check_choices, pyplot, save_figure, with_norms
+from cosim.studies.common import check_choices, pyplot, run_logged, save_figure, with_norms
 
 QS = (1.0, 2.0, 4.0, 8.0, math.inf)
 NORMS = ("social", "environmental", "both")
@@ -32,7 +31,7 @@ SPREADS = {"perf_cost_max_avg_ratio": "performance cost max/avg over regions",
 
 
 def q_sweep(scenario: Scenario, qs: Iterable[float] = QS, *, norms: Iterable[str] = NORMS,
-            modes: Iterable[str] = ("offline",), policy: str = "se-glb") -> pd.DataFrame:
+            modes: Iterable[str] = ("offline",), policy: str = "se-glb", data_dir: Path | None = None) -> pd.DataFrame:
     """One row per (norm, q, mode) of *policy* (se-glb: both norms active).
 
     Columns: norm, q, mode, policy, energy_cost_usd (total), carbon_t, water_m3 (totals),
@@ -47,8 +46,9 @@ def q_sweep(scenario: Scenario, qs: Iterable[float] = QS, *, norms: Iterable[str
             for mode in modes:
                 key = (weights["q_social"], weights["q_env"], mode)
                 if key not in done:
-                    done[key] = run_scenario(with_norms(scenario, **weights), policies=[policy], mode=mode,
-                                             coupling="open").metrics[policy]
+                    done[key] = run_logged(f"equity: {norm} q {q:g} {mode}", with_norms(scenario, **weights),
+                                           policies=[policy], mode=mode, coupling="open",
+                                           data_dir=data_dir).metrics[policy]
                 rows.append({"norm": norm, "q": float(q), "mode": mode, "policy": policy, **_row(done[key])})
     return pd.DataFrame(rows)
 

@@ -22,9 +22,10 @@ from pathlib import Path
 import pandas as pd
 
 from cosim.cosimulation import Herding
-from cosim.runner import RunResult, run_scenario
+from cosim.errors import InputError
+from cosim.runner import RunResult
 from cosim.scenario import Scenario
-from cosim.studies.common import pyplot, save_figure
+from cosim.studies.common import pyplot, run_logged, save_figure
 
 SHARES = (0.001, 0.03, 0.1, 0.3)
 POLICIES = ("all-glb", "se-glb")
@@ -32,12 +33,23 @@ POLICIES = ("all-glb", "se-glb")
 se-glb: the equity-aware one (Lq norms over regions and sites)."""
 
 
+def check_grids(scenario: Scenario) -> None:
+    """InputError naming the scenario's file unless its signals come from simulated grids:
+    every view of this study is the grids' response to the AI load."""
+    if scenario.signals.source != "grids":
+        raise InputError(scenario.source_file, "signals.source",
+                         f"'{scenario.signals.source}': the rebound study measures the grids' response and needs "
+                         f"signals: grids (a scenario with `extends: {scenario.name}` and `signals: {{source: grids}}` "
+                         "runs it on the shipped nets)")
+
+
 def share_runs(scenario: Scenario, shares: Iterable[float] = SHARES, policies: Iterable[str] = POLICIES, *,
-               mode: str = "offline") -> dict[float, RunResult]:
+               mode: str = "offline", data_dir: Path | None = None) -> dict[float, RunResult]:
     """{AI share: run}: one co-simulation per share (`--ai-share`), offline plans replayed
     through the grids by default (the papers' setting: decisions never see the grids'
-    response)."""
-    return {float(share): run_scenario(scenario, policies=list(policies), mode=mode, ai_share=share)
+    response). *data_dir*: where the scenario's datasets are (the study functions all take it)."""
+    return {float(share): run_logged(f"rebound: share {share:g}", scenario, policies=list(policies), mode=mode,
+                                     ai_share=share, data_dir=data_dir)
             for share in shares}
 
 
@@ -54,6 +66,7 @@ def savings_frame(runs: dict[float, RunResult]) -> pd.DataFrame:
     there), emissions_{predicted,realized}_savings_t, emissions_rebound_ratio,
     energy_cost_{predicted,realized}_savings_usd, energy_cost_rebound_ratio,
     emissions_{first_order,consequential,attributional}_t, load_swing_ratio, shed_mwh.
+    The rebound ratios are NaN where no saving was predicted (cosim.accounting.rebound).
     """
     rows = []
     for share, result in runs.items():
@@ -88,21 +101,23 @@ def who_pays_frame(runs: dict[float, RunResult]) -> pd.DataFrame:
 
 
 def share_sweep(scenario: Scenario, shares: Iterable[float] = SHARES, policies: Iterable[str] = POLICIES, *,
-                mode: str = "offline") -> pd.DataFrame:
+                mode: str = "offline", data_dir: Path | None = None) -> pd.DataFrame:
     """savings_frame of share_runs: the predicted-versus-realized table alone."""
-    return savings_frame(share_runs(scenario, shares, policies, mode=mode))
+    return savings_frame(share_runs(scenario, shares, policies, mode=mode, data_dir=data_dir))
 
 
 def herding_frame(scenario: Scenario, *, operators: Iterable[int] = (1, 3), dampings: Iterable[float] = (0.0, 1.0, 5.0),
-                  policies: Iterable[str] = POLICIES, ai_share: float = 0.1, coupling: str = "lagged") -> pd.DataFrame:
+                  policies: Iterable[str] = POLICIES, ai_share: float = 0.1, coupling: str = "lagged",
+                  data_dir: Path | None = None) -> pd.DataFrame:
     """One row per (operators, damping, policy), online with *coupling*: load_swing_ratio (0
     steady, 2 the whole load jumping sites every hour), the savings as in savings_frame and
     emissions_gap_t = realized - predicted emission savings."""
     rows = []
     for count in operators:
         for damping in dampings:
-            result = run_scenario(scenario, policies=list(policies), mode="online", coupling=coupling,
-                                  ai_share=ai_share, operators=count, herding=Herding(damping=damping))
+            result = run_logged(f"rebound: herding {count} operator(s) damping {damping:g}", scenario,
+                                policies=list(policies), mode="online", coupling=coupling, ai_share=ai_share,
+                                operators=count, herding=Herding(damping=damping), data_dir=data_dir)
             for policy, m in result.metrics.items():
                 g, s = m["grid_feedback"], m["grid_feedback"]["savings"]
                 rows.append({
@@ -120,7 +135,7 @@ def herding_frame(scenario: Scenario, *, operators: Iterable[int] = (1, 3), damp
 
 def demand_frame(scenario: Scenario, *, elasticities: Iterable[float] = (0.0, 0.5, 1.0),
                  policies: Iterable[str] = ("cost-glb",) + POLICIES, ai_share: float = 0.03,
-                 coupling: str = "lagged") -> pd.DataFrame:
+                 coupling: str = "lagged", data_dir: Path | None = None) -> pd.DataFrame:
     """One row per (elasticity, policy), online with *coupling*; `nearest` is always among the
     policies (the users of the baseline answer prices too).
 
@@ -134,8 +149,8 @@ def demand_frame(scenario: Scenario, *, elasticities: Iterable[float] = (0.0, 0.
     names = ["nearest", *[p for p in policies if p != "nearest"]]
     rows = []
     for e in elasticities:
-        metrics = run_scenario(scenario, policies=names, mode="online", coupling=coupling, ai_share=ai_share,
-                               elasticity=e).metrics
+        metrics = run_logged(f"rebound: elasticity {e:g}", scenario, policies=names, mode="online", coupling=coupling,
+                             ai_share=ai_share, elasticity=e, data_dir=data_dir).metrics
         for policy, m in metrics.items():
             dr, g = m["demand_response"], m["grid_feedback"]
             rows.append({

@@ -19,8 +19,10 @@ the catalog, so a catalog with fewer headline metrics still reads.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -51,22 +53,40 @@ def shipped_sweep() -> Path:
 
 
 def run_batch(out: str | Path, *, sweep: str | Path | None = None, hours: int | None = None,
-              workers: int = 1) -> subprocess.CompletedProcess:
-    """Run `cosim batch SWEEP --out OUT [--hours H] --workers W` in a subprocess (this Python)
-    and return it. InputError with the batch's own one-line message when it refuses its input
-    (exit 2); a batch whose runs partly failed (exit 1) is returned, its failures are in the
-    catalog; any other exit raises RuntimeError with the batch's stderr."""
+              workers: int = 1, data_dir: str | Path | None = None) -> subprocess.CompletedProcess:
+    """Run `cosim batch SWEEP --out OUT [--hours H] --workers W [--data-dir D]` in a subprocess
+    (this Python) and return it; its progress lines (one per run, cosim.progress) are passed on
+    to stderr as they come. InputError with the batch's own one-line message when it refuses
+    its input (exit 2); a batch whose runs partly failed (exit 1) is returned, its failures
+    are in the catalog; any other exit raises RuntimeError with the batch's stderr."""
     sweep = Path(sweep) if sweep is not None else shipped_sweep()
     args = [sys.executable, "-m", "cosim.cli", "batch", str(sweep), "--out", str(out), "--workers", str(workers)]
     if hours is not None:
         args += ["--hours", str(hours)]
-    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    if data_dir is not None:
+        args += ["--data-dir", str(data_dir)]
+    with tempfile.TemporaryFile("w+") as table, \
+            subprocess.Popen(args, stdout=table, stderr=subprocess.PIPE, text=True) as child:
+        lines = []
+        for line in child.stderr:
+            lines.append(line)
+            if _PROGRESS_LINE.match(line):
+                sys.stderr.write(line)
+                sys.stderr.flush()
+        child.wait()
+        table.seek(0)
+        stdout = table.read()
+    proc = subprocess.CompletedProcess(args, child.returncode, stdout, "".join(lines))
     if proc.returncode == 2:
         line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "cosim batch: bad input"
         raise InputError(sweep, "cosim batch", line.removeprefix("error: "))
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"cosim batch exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
     return proc
+
+
+_PROGRESS_LINE = re.compile(r"^\d\d:\d\d:\d\d ")
+"""A progress line of cosim.progress: the UTC wall clock first."""
 
 
 def read_catalog(path: str | Path, table: str = "runs") -> pd.DataFrame:

@@ -60,6 +60,8 @@ COMMANDS = {
 # figures that measure time, not results
 TIMING_KEYS = {"solve_s", "total_s", "run_s", "seconds", "wall_s", "timings", "elapsed_s", "started", "finished",
                "duration_s", "solve_seconds", "total_seconds"}
+# provenance that says where and when, not what: the scenario file's path (a temporary folder here) and the time written
+WHERE_WHEN_KEYS = {"written_at", "scenario_file"}
 
 
 def _numbers(obj, prefix=""):
@@ -67,7 +69,7 @@ def _numbers(obj, prefix=""):
     out = {}
     if isinstance(obj, dict):
         for k, v in obj.items():
-            if k in TIMING_KEYS or k.endswith("_s"):
+            if k in TIMING_KEYS or k in WHERE_WHEN_KEYS or k.endswith("_s"):
                 continue
             out.update(_numbers(v, f"{prefix}.{k}" if prefix else str(k)))
     elif isinstance(obj, list):
