@@ -142,7 +142,7 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
             raise InputError("--scheduler", scheduler, "an address such as tcp://host:8786")
         try:
             _probe(scheduler, CONNECT_TIMEOUT_S)
-            client = timed(lambda: Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False),
+            client = timed(lambda: Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"),
                            CONNECT_TIMEOUT_S, "connecting")
         except (OSError, TimeoutError) as exc:
             raise InputError("--scheduler", scheduler, f"unreachable within {CONNECT_TIMEOUT_S:g} s ({_what(exc)})") from None
@@ -230,9 +230,9 @@ def _ping(client: Client, where: str) -> None:
     try:
         client.sync(client.scheduler.identity, callback_timeout=CALL_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - a dead comm, a timeout: the scheduler is gone
+        why = f"no reply within {CALL_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else _what(exc)
         raise InputError("--scheduler" if where != "local cluster" else "workers", where,
-                         f"stopped answering (no reply within {CALL_TIMEOUT_S:g} s: {_what(exc)}); "
-                         "the runs recorded so far stay, rerun to resume") from None
+                         f"stopped answering ({why}); the runs recorded so far stay, rerun to resume") from None
 
 
 def pending(sweep: Sweep, out: Path) -> list[Run]:

@@ -147,6 +147,10 @@ def figures(
 ) -> None:
     """Draw DIR/figures/*.png and DIR/report.html for an existing run folder (cosim run does
     this itself unless --no-report)."""
+    if not (folder / "summary.json").is_file():
+        from cosim.run_folder import read_run
+
+        read_run(folder)  # its InputError names the folder: not a run folder
     require_intact(folder)  # a damaged run is refused (exit 2) naming the file
     with staged(folder, seed=True) as stage:  # drawn on a copy, put in place whole, its manifest anew
         _draw_report(stage.path, shown=folder)

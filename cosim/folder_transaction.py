@@ -74,7 +74,9 @@ def check_target(target: Path, *, markers: tuple[str, ...] | None = RUN_MARKERS)
     target = Path(target)
     if not target.name or target.name in (".", ".."):
         raise InputError(target, "output folder", "not a folder name")
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
+    if target.is_symlink():  # replacing it would replace the link, not the folder it points to
+        raise InputError(target, "output folder", "is a symbolic link: give the folder it points to")
+    if target.exists() and not target.is_dir():
         raise InputError(target, "output folder", "exists and is not a folder (a file?): give a folder path")
     if target.is_dir() and markers is not None and not _replaceable(target, markers):
         raise InputError(target, "output folder", f"exists and holds files that are not an output of gridshift "
