@@ -29,7 +29,7 @@ from cosim.manifest import MANIFEST, read_manifest, verify
 from tests.test_cli import PAPER10, assert_bad_input, cosim
 
 EARLIER_HOURS = 6
-KILLED_HOURS = 3
+KILLED_HOURS = 12  # long enough that each moment comes before the commit, on a fast machine too
 
 
 def _scenario(folder: Path) -> Path:
@@ -110,7 +110,7 @@ def test_sigkill_leaves_the_earlier_run_whole(earlier, tmp_path, moment):
         _wait_for(lambda: time.monotonic() - started > 1.0, proc)
     elif moment == "computing":
         _wait_for(lambda: bool(_staging(out)), proc)
-        time.sleep(0.5)
+        time.sleep(0.2)
     elif moment == "writing a policy":
         _wait_for(lambda: any((s / "cost-glb").is_dir() for s in _staging(out)), proc)
     else:
@@ -118,6 +118,7 @@ def test_sigkill_leaves_the_earlier_run_whole(earlier, tmp_path, moment):
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    assert moment == "after 1 s" or _staging(out), "killed after its commit: not the moment meant"
     assert verify(out) == [], moment
     assert read_manifest(out) == before and _hours(out) == EARLIER_HOURS
     assert _visible(tmp_path) == ["out"]  # at most hidden leftovers beside it, for the next run to clear
@@ -158,7 +159,7 @@ def test_after_a_kill_a_rerun_replaces_the_earlier_run_whole(earlier, tmp_path):
     assert f"figures: {out / 'figures'}/" in proc.stdout.replace("\n", "")  # the final paths, not the staging folder's
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # leftovers cleared, the stale lock taken over
     provenance = json.loads((out / "summary.json").read_text())["provenance"]
-    assert provenance["command_line"].endswith(f"run {scenario} --hours 3 --policy se-glb --out {out}")
+    assert provenance["command_line"].endswith(f"run {scenario} --hours {KILLED_HOURS} --policy se-glb --out {out}")
 
 
 # ---------------------------------------------------------------------- an unusable --out
