@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -23,10 +24,12 @@ from cosim import loaders
 from cosim.capacity_check import shortfalls
 from cosim.cosimulation import Herding
 from cosim.errors import InputError
+from cosim.folder_transaction import staged
 from cosim.formatting import number as _number
 from cosim.formatting import row_numbers as _row
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
+from cosim.manifest import require_intact
 from cosim.masks import reach, unservable
 from cosim.metrics import feedback_table, table1
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
@@ -92,36 +95,40 @@ def run(
     names = policy or spec.policies
     runs = len(names) + (spec.signals.source == "grids" and (mode == "online" or "nearest" not in names))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("building the decision instance", total=runs * spec.hours)
-        result = run_scenario(
-            spec, policies=policy, mode=mode, online_algorithm=online_algorithm, coupling=coupling,
-            ai_share=ai_share, operators=operators, elasticity=elasticity,
-            herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential), strict=strict,
-            data_dir=loaders.resolve_data_dir(data_dir), source=path, out=out,
-            on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
-            on_hour=lambda: progress.advance(task),
-        )
-    _print_whole(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
-                                          f"{mode}, coupling {options.coupling}"))
-    if any("grid_feedback" in m for m in result.metrics.values()):
-        _print_whole(_feedback_table(result.metrics))
-    _print_notes(result.instance.notes)
-    unserved = sum(m["unserved_requests"] for m in result.metrics.values())
-    if unserved > 0:
-        console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")
-    for name, m in result.metrics.items():
-        shed = m.get("grid_feedback", {}).get("shed_mwh", 0.0)
-        if shed > 0:
-            console.print(f"[yellow]{name}: the grids shed {shed:,.0f} MWh of load in "
-                          f"{m['grid_feedback']['shed_hours']} hour(s) (grid_feedback in summary.json)[/yellow]")
+    # the run folder as a transaction (cosim.folder_transaction): --out checked and locked before
+    # any computation, built in a hidden folder beside it, put in place whole at the end
+    with staged(out) as stage:
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            task = progress.add_task("building the decision instance", total=runs * spec.hours)
+            result = run_scenario(
+                spec, policies=policy, mode=mode, online_algorithm=online_algorithm, coupling=coupling,
+                ai_share=ai_share, operators=operators, elasticity=elasticity,
+                herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential), strict=strict,
+                data_dir=loaders.resolve_data_dir(data_dir), source=path, out=stage.path, command_line=shlex.join(sys.argv),
+                on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
+                on_hour=lambda: progress.advance(task),
+            )
+        _print_whole(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
+                                              f"{mode}, coupling {options.coupling}"))
+        if any("grid_feedback" in m for m in result.metrics.values()):
+            _print_whole(_feedback_table(result.metrics))
+        _print_notes(result.instance.notes)
+        unserved = sum(m["unserved_requests"] for m in result.metrics.values())
+        if unserved > 0:
+            console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")
+        for name, m in result.metrics.items():
+            shed = m.get("grid_feedback", {}).get("shed_mwh", 0.0)
+            if shed > 0:
+                console.print(f"[yellow]{name}: the grids shed {shed:,.0f} MWh of load in "
+                              f"{m['grid_feedback']['shed_hours']} hour(s) (grid_feedback in summary.json)[/yellow]")
+        if report:
+            _draw_report(stage.path, shown=out)  # inside the transaction: a complete folder has its report
     console.print(f"outputs written to {out}/")
-    if report:
-        _draw_report(out)
 
 
-def _draw_report(folder: Path) -> None:
-    """Figures and report.html of a run folder, and where they are."""
+def _draw_report(folder: Path, *, shown: Path | None = None) -> None:
+    """Figures and report.html of a run folder, and where they are (*shown*: the folder
+    named in the message, when *folder* is the staging folder it will become)."""
     import time
 
     from cosim.run_page import write_run_report
@@ -129,7 +136,8 @@ def _draw_report(folder: Path) -> None:
     began = time.perf_counter()
     with err_console.status("drawing the figures and report.html"):
         pngs, page = write_run_report(folder)
-    console.print(f"figures: {folder / 'figures'}/ ({len(pngs)} PNG); report: {page} "
+    shown = folder if shown is None else shown
+    console.print(f"figures: {shown / 'figures'}/ ({len(pngs)} PNG); report: {shown / page.name} "
                   f"({time.perf_counter() - began:.1f} s)", highlight=False, soft_wrap=True)
 
 
@@ -139,7 +147,13 @@ def figures(
 ) -> None:
     """Draw DIR/figures/*.png and DIR/report.html for an existing run folder (cosim run does
     this itself unless --no-report)."""
-    _draw_report(folder)
+    if not (folder / "summary.json").is_file():
+        from cosim.run_folder import read_run
+
+        read_run(folder)  # its InputError names the folder: not a run folder
+    require_intact(folder)  # a damaged run is refused (exit 2) naming the file
+    with staged(folder, seed=True) as stage:  # drawn on a copy, put in place whole, its manifest anew
+        _draw_report(stage.path, shown=folder)
 
 
 def _feedback_table(metrics: dict[str, dict]) -> Table:
@@ -247,14 +261,14 @@ def frontier(
         spec = spec.with_hours(hours)
     out = out or Path("cosim-out") / f"{spec.name}-frontier"
     policies = policy or spec.policies
-    with console.status("building the decision instance") as status:
-        inst = decision_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
-        frame = frontier_.sweep(inst, taus, policies, tiers=tier,
-                                on_point=lambda name, t: status.update(f"solving {name} at tau {t:g} ms ({spec.hours} h)"))
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "frontier.csv", lambda p: frame.to_csv(p, index=False))
     swept = "every tier" if not tier else ", ".join(tier)
-    frontier_.plot(frame, out / "frontier.png", f"{spec.name}: energy-latency frontier ({swept}, {spec.hours} h)")
+    with staged(out, markers=("frontier.csv",)) as stage:  # as cosim run's folder: checked first, put in place whole
+        with console.status("building the decision instance") as status:
+            inst = decision_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
+            frame = frontier_.sweep(inst, taus, policies, tiers=tier,
+                                    on_point=lambda name, t: status.update(f"solving {name} at tau {t:g} ms ({spec.hours} h)"))
+        write_atomic(stage.path / "frontier.csv", lambda p: frame.to_csv(p, index=False))
+        frontier_.plot(frame, stage.path / "frontier.png", f"{spec.name}: energy-latency frontier ({swept}, {spec.hours} h)")
     shown = Table(title=f"{spec.name}: latency budget of {swept}", title_justify="left")
     for column in ("policy", "tau_ms", "energy_cost_usd", "carbon_t", "rid", "erl", "crl"):
         shown.add_column(column, justify="left" if column == "policy" else "right")
@@ -310,7 +324,8 @@ def batch(
                                   f"{progress.tasks[0].total or '?'})")
 
             try:
-                result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished)
+                result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished,
+                                         scheduler=scheduler)
             except KeyboardInterrupt:
                 progress.stop()
                 err_console.print(f"{counts['ok'] + counts['failed']} run(s) recorded in {catalog.path}; rerun to resume",

@@ -299,14 +299,17 @@ def _describe(row: dict) -> str:
 
 def run_id(scenario: Scenario, params: dict, options: dict) -> str:
     """Readable parts (the swept values) and a hash of everything that defines the run: the
-    resolved scenario, the policy and the runner's options. Same inputs, same id. Fields
+    resolved scenario, the policy and the runner's options. Same inputs, same id. An id
+    holds only letters, digits, `.+-_` and never starts with a dot. Fields
     at their defaults are left out of the hash, so a field added later with a default
     (as a data center's `grid`) leaves the ids of existing runs as they were."""
     key = json.dumps({"scenario": scenario.model_dump(exclude_defaults=True), "params": params, "options": options},
                      sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     parts = [_slug(name, value) for name, value in params.items()]
-    readable = "_".join(p for p in parts if p)[:80]
+    # never a leading dot: temporary folder names start with one (cosim.folder_transaction),
+    # so no cleanup can take a run for a leftover, and no run folder is hidden
+    readable = "_".join(p for p in parts if p)[:80].lstrip(".")
     return f"{readable}_{digest}" if readable else digest
 
 
