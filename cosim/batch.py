@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from cosim.catalog import Catalog, headline, read_completed
 from cosim.errors import InputError
+from cosim.loaders.data_dir import DataDir, as_data_dir
 from cosim.runner import run_scenario
 from cosim.sweep import Run, Sweep
 
@@ -52,7 +53,7 @@ class BatchResult:
 # ---------------------------------------------------------------------------- in the worker
 
 
-def run_one(run: Run, runs_dir: str, data_dir: str | None) -> dict:
+def run_one(run: Run, runs_dir: str, data_dir: DataDir | str | None) -> dict:
     """Run one scenario (one policy) and write its outputs atomically under *runs_dir*.
 
     Returns status ('ok' or 'failed'), error, the headline metrics, wall_s (s, the run's own
@@ -68,7 +69,7 @@ def run_one(run: Run, runs_dir: str, data_dir: str | None) -> dict:
         with _quiet_stdout():
             result = run_scenario(run.scenario, policies=[run.policy], mode=run.mode, coupling=run.coupling,
                                   ai_share=run.ai_share, operators=run.operators, elasticity=run.elasticity,
-                                  data_dir=Path(data_dir) if data_dir else None, source=run.source, out=tmp,
+                                  data_dir=data_dir, source=run.source, out=tmp,
                                   label=run.run_id)
         out["metrics"] = headline(result.metrics[run.policy])
         (tmp / "run.json").write_text(json.dumps(_describe(run), indent=2, default=str) + "\n")
@@ -208,7 +209,7 @@ def run_batch(
     client: Client,
     catalog: Catalog,
     *,
-    data_dir: Path | None = None,
+    data_dir: DataDir | Path | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict], None] | None = None,
 ) -> BatchResult:
@@ -237,7 +238,7 @@ def run_batch(
 
     result.workers = len(client.scheduler_info().get("workers", {}))
     t0 = time.perf_counter()
-    data = str(Path(data_dir).resolve()) if data_dir else None
+    data = as_data_dir(data_dir).resolved()  # the data dir and its path rule, for workers in other folders
     futures = {client.submit(run_one, run, str(runs_dir), data, key=f"cosim-run-{run.run_id}", pure=False): run
                for run in todo}
     try:
