@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from cosim.catalog import Catalog, headline, read_completed
 from cosim.errors import InputError
 from cosim.folder_transaction import clean_leftovers, staged
+from cosim.loaders.data_dir import DataDir, as_data_dir
 from cosim.manifest import verify
 from cosim.runner import run_scenario
 from cosim.sweep import Run, Sweep
@@ -65,7 +66,7 @@ class BatchResult:
 # ---------------------------------------------------------------------------- in the worker
 
 
-def run_one(run: Run, runs_dir: str, data_dir: str | None, command_line: str | None = None) -> dict:
+def run_one(run: Run, runs_dir: str, data_dir: DataDir | str | None, command_line: str | None = None) -> dict:
     """Run one scenario (one policy) and write its outputs as a transaction into
     *runs_dir*/<run-id> (cosim.folder_transaction: complete with its manifest, or the
     previous attempt's folder as it was). *command_line* is the batch's, for the provenance.
@@ -82,7 +83,7 @@ def run_one(run: Run, runs_dir: str, data_dir: str | None, command_line: str | N
             with _quiet_stdout():
                 result = run_scenario(run.scenario, policies=[run.policy], mode=run.mode, coupling=run.coupling,
                                       ai_share=run.ai_share, operators=run.operators, elasticity=run.elasticity,
-                                      data_dir=Path(data_dir) if data_dir else None, source=run.source, out=stage.path,
+                                      data_dir=data_dir, source=run.source, out=stage.path,
                                       label=run.run_id, command_line=command_line)
             out["metrics"] = headline(result.metrics[run.policy])
             (stage.path / "run.json").write_text(json.dumps(_describe(run), indent=2, default=str) + "\n")
@@ -290,7 +291,7 @@ def run_batch(
     client: Client,
     catalog: Catalog,
     *,
-    data_dir: Path | None = None,
+    data_dir: DataDir | Path | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict], None] | None = None,
     scheduler: str | None = None,
@@ -327,7 +328,7 @@ def run_batch(
         raise InputError("--scheduler" if scheduler else "workers", where, f"stopped answering ({exc})") from None
     result.workers = len(info.get("workers", {}))
     t0 = time.perf_counter()
-    data = str(Path(data_dir).resolve()) if data_dir else None
+    data = as_data_dir(data_dir).resolved()  # the data dir and its path rule, for workers in other folders
     command_line = shlex.join(sys.argv)
     # submit only queues a message for the scheduler (no reply awaited); what follows waits
     # with deadlines: HEARTBEAT_S for a run to finish (then the scheduler must answer a ping

@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from cosim.errors import InputError
 from cosim.fields import Country, NonNegative, Positive, StrictModel, parse_inf
+from cosim.paths import FOLDER_NAME_RULE, is_folder_name
 from cosim.policy import POLICY_NAMES, PolicyWeights
 from cosim.scenario_errors import FieldError as _FieldError
 from cosim.scenario_errors import input_error
@@ -326,6 +327,7 @@ class Scenario(StrictModel):
     """A whole scenario file, validated: names resolve, tier shares add up to 1, rules bind."""
 
     name: str
+    """Names the output folder cosim-out/<name> without --out: a folder name (cosim.paths.FOLDER_NAME)."""
     description: str = ""
     start: datetime = datetime(2022, 9, 22, tzinfo=UTC)
     hours: Annotated[int, Field(gt=0)]
@@ -351,6 +353,13 @@ class Scenario(StrictModel):
         """The file this scenario was read from (``<scenario>`` when built in memory): what
         every InputError about it names, and the folder its relative paths start from."""
         return self._source
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        if not is_folder_name(v):  # it names the output folder, cosim-out/<name>
+            raise ValueError(f"{v!r} cannot name an output folder ({FOLDER_NAME_RULE})")
+        return v
 
     @field_validator("start")
     @classmethod

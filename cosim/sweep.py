@@ -22,9 +22,10 @@ from pathlib import Path
 
 from cosim.errors import InputError
 from cosim.options import COUPLINGS, MODES
+from cosim.paths import FOLDER_NAME_RULE, is_folder_name
 from cosim.policy import POLICY_NAMES
 from cosim.scenario import Scenario, parse_scenario
-from cosim.scenario_files import load_scenario, resolve_scenario_path
+from cosim.scenario_files import base_scenario_path, load_scenario, resolve_scenario_path
 from grids.files import read_yaml
 
 
@@ -98,9 +99,10 @@ class Sweep:
     runs: list[Run] = field(default_factory=list)
 
 
-def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
+def load_sweep(path: str | Path, *, hours: int | None = None, allow_outside: bool = False) -> Sweep:
     """Read, validate and expand a sweep file (a path, or a shipped sweep by name, as for
-    scenarios); *hours* overrides the sweep's `hours`."""
+    scenarios); *hours* overrides the sweep's `hours`. Its `base` lies next to it or among
+    the shipped scenarios, as `extends:` (cosim.paths), unless *allow_outside*."""
     path = resolve_scenario_path(path)
     data = _read(path)
     for key in data:
@@ -109,9 +111,8 @@ def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
     base_name = data.get("base")
     if not isinstance(base_name, str) or not base_name:
         raise InputError(path, "base", "names the base scenario: a path relative to this file or a shipped scenario")
-    relative = path.parent / base_name
-    base_path = relative if relative.exists() else _resolve(path, base_name)
-    base = load_scenario(base_path)
+    base_path = base_scenario_path(path, base_name, where="base", allow_outside=allow_outside)
+    base = load_scenario(base_path, allow_outside=allow_outside)
     hours = data.get("hours") if hours is None else hours
     if hours is not None:
         if not isinstance(hours, int) or isinstance(hours, bool) or hours < 1:
@@ -138,8 +139,10 @@ def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
                 raise
             raise InputError(path, f"masks.{mask_name}.{exc.where}", exc.reason) from None
     name = data.get("name", path.stem)
-    if not isinstance(name, str) or not name:
-        raise InputError(path, "name", "a non-empty string")
+    if not is_folder_name(name):  # it names the batch folder, cosim-out/<name>
+        given = "the file name" if "name" not in data else "name"
+        raise InputError(path, "name", f"{given} {name!r} cannot name a folder ({FOLDER_NAME_RULE})"
+                         + ("; set name:" if "name" not in data else ""))
 
     rows = _combine(path, axes, combine)
     if "policy" not in axes:  # each run is one policy: without the axis, the base's policies
@@ -159,13 +162,6 @@ def _read(path: Path) -> dict:
     if not isinstance(data, dict):
         raise InputError(path, "(top level)", "a sweep is a mapping with base, axes, ...")
     return data
-
-
-def _resolve(path: Path, base_name: str) -> Path:
-    try:
-        return resolve_scenario_path(base_name)
-    except InputError:
-        raise InputError(path, "base", f"'{base_name}' not found (neither a path next to this file nor a shipped scenario)") from None
 
 
 def _axes(path: Path, axes) -> dict[str, list]:
@@ -299,8 +295,9 @@ def _describe(row: dict) -> str:
 
 def run_id(scenario: Scenario, params: dict, options: dict) -> str:
     """Readable parts (the swept values) and a hash of everything that defines the run: the
-    resolved scenario, the policy and the runner's options. Same inputs, same id. An id
-    holds only letters, digits, `.+-_` and never starts with a dot. Fields
+    resolved scenario, the policy and the runner's options. Same inputs, same id. It is a
+    safe folder name under DIR/runs/: letters, digits, '.', '+', '-', '_', starting with a
+    letter or digit (whatever a mask's name or an axis value holds). Fields
     at their defaults are left out of the hash, so a field added later with a default
     (as a data center's `grid`) leaves the ids of existing runs as they were."""
     key = json.dumps({"scenario": scenario.model_dump(exclude_defaults=True), "params": params, "options": options},
@@ -317,4 +314,6 @@ def _slug(name: str, value) -> str:
     text = f"{value:g}" if isinstance(value, float) else str(value)
     if name not in ("mask", "policy", "mode", "coupling"):
         text = f"{name.replace('_', '')}{text}"
-    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-")[:32]
+    # a folder name part: no separator, no control character, no leading '.' (no '..', no
+    # hidden or temporary folder such as batch's .tmp-*), no leading '-'
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip(".-")[:32].strip(".-")

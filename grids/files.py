@@ -1,6 +1,9 @@
-"""Reading input files: YAML documents, and the hours of an hourly frame a horizon needs."""
+"""Reading input files: YAML documents, the hours of an hourly frame a horizon needs, and
+what a refused header lacks told without echoing the file."""
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +80,30 @@ def hourly_window(frame: pd.DataFrame, times: pd.DatetimeIndex, source: str | Pa
                          f"series covers {have} ({len(frame)} h) but the horizon needs "
                          f"{times[0]:%Y-%m-%d %H:%M} to {times[-1]:%Y-%m-%d %H:%M} UTC ({len(times)} h)")
     return frame.loc[times]
+
+
+def header_hint(found: Sequence[str], wanted: Sequence[str]) -> str:
+    """How a file's header *found* differs from the columns *wanted*, told without printing
+    the header: the file may be no data file at all (a path pointing at the wrong file), and
+    a refusal never prints another file's content. Says how many columns the header has, how
+    many of them are expected, and names only those of its other columns close to a missing
+    name (a slip of case, spacing or spelling: difflib's close matches, or one name inside
+    the other), e.g. ``the header has 2 column(s): 1 expected, 1 other; 'Time' looks like
+    'time'``."""
+    found = [str(f).strip() for f in found]
+    wanted = [str(w).strip() for w in wanted]
+    others = {f.lower(): f for f in found if f and f not in wanted}
+    present = sum(f in wanted for f in found)
+    pairs = []
+    for name in wanted:
+        if name in found:
+            continue
+        close = difflib.get_close_matches(name.lower(), list(others), n=1, cutoff=0.6)
+        close = close or [f for f in others if len(f) >= 3 and (f in name.lower() or name.lower() in f)][:1]
+        if close:
+            pairs.append(f"{others[close[0]]!r} looks like {name!r}")
+    counts = [f"{present} expected" if present else "none expected"]
+    if len(found) > present:
+        counts.append(f"{len(found) - present} other")
+    hint = f"the header has {len(found)} column(s): {', '.join(counts)}"
+    return f"{hint}; {'; '.join(pairs)}" if pairs else hint

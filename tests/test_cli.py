@@ -108,7 +108,7 @@ def test_validate_csv_scenario_with_data_dir(tmp_path):
     )
     assert cosim("validate", scenario, "--data-dir", data, cwd=tmp_path).returncode == 0
     assert cosim("validate", scenario, cwd=tmp_path, env={"COSIM_DATA_DIR": str(data)}).returncode == 0
-    assert_bad_input(cosim("validate", scenario, cwd=tmp_path), f"{scenario}: dataset: ", "needs a data dir", "--data-dir")
+    assert_bad_input(cosim("validate", scenario, cwd=tmp_path), f"{scenario}: signals.price_file: ", "needs a data dir", "--data-dir")
     (data / "wue.csv").write_text("time,Texas\n" + f"{times[0]},nan\n")
     assert_bad_input(cosim("validate", scenario, "--data-dir", data, cwd=tmp_path),
                      str(data / "wue.csv"), "row 2, column Texas", "not a finite number")

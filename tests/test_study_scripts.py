@@ -45,7 +45,7 @@ def test_without_a_data_dir_the_message_names_the_scenario_file(tmp_path):
                   "--norms", "social", "--no-online", "--out", tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 2
     line = proc.stderr.strip()
-    assert line == f"error: {EGLB}: dataset: 'eglb' needs a data dir: set --data-dir or COSIM_DATA_DIR"
+    assert line == f"error: {EGLB}: signals.dataset: 'eglb' needs a data dir: set --data-dir or COSIM_DATA_DIR"
     assert "<scenario>" not in line and not (tmp_path / "out").exists()
 
 
