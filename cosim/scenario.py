@@ -438,7 +438,8 @@ class Scenario(StrictModel):
         try:
             when = _utc_hour(datetime.fromisoformat(start))
         except ValueError as exc:
-            raise InputError(source, start, str(exc) if "whole hour" in str(exc) or "years" in str(exc) else "not an ISO 8601 time") from None
+            reason = str(exc) if "whole hour" in str(exc) or "years" in str(exc) else "not an ISO 8601 time"
+            raise InputError(source, start, reason) from None
         return self.model_copy(update={"start": when})
 
 
