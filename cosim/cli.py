@@ -22,7 +22,7 @@ from cosim import frontier as frontier_
 from cosim import loaders
 from cosim.capacity_check import shortfalls
 from cosim.cosimulation import Herding
-from cosim.errors import InputError
+from cosim.errors import InputError, SolverInputError
 from cosim.formatting import number as _number
 from cosim.formatting import row_numbers as _row
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
@@ -495,7 +495,7 @@ def main() -> None:
     except InputError as exc:
         _error_line(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
-    except SolverFailure as exc:
+    except (SolverFailure, SolverInputError) as exc:
         _error_line(f"[red]solver failure:[/red] {escape(str(exc))}")
         sys.exit(1)
     except KeyboardInterrupt:
