@@ -287,7 +287,7 @@ def _non_finite(region: str, what: str, index: pd.Index, vals: np.ndarray) -> So
     """The dispatch input *what* of *region* has a NaN or infinite value: name the first."""
     vals = np.asarray(vals, dtype=float)
     k = int(np.flatnonzero(~np.isfinite(vals))[0])
-    element = f" at element {index[k]!r}" if len(vals) == len(index) else ""
+    element = f" at element {index[k]}" if len(vals) == len(index) else ""
     return SolverInputError(f"{region}: dispatch input {what} has {vals[k]}{element} (values must be finite numbers)")
 
 
