@@ -87,7 +87,12 @@ def read_yaml(path: str | Path, *, source: str | None = None, max_nodes: int = M
 
 def parse_yaml(text: str, source: str, *, max_nodes: int = MAX_NODES) -> Any:
     """The YAML document *text* (read from *source*), with the checks of :func:`read_yaml`."""
-    loader = _CheckedLoader(text, max_nodes=max_nodes)
+    try:
+        loader = _CheckedLoader(text, max_nodes=max_nodes)  # the reader refuses control characters here
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(f"{source}:{line}", "file", f"control character #x{exc.character:04x} at offset "
+                         f"{exc.position} (YAML allows printable text only)") from None
     try:
         return loader.get_single_data()
     except _Refusal as exc:
@@ -177,10 +182,10 @@ def _syntax_error(exc: yaml.YAMLError, text: str, source: str) -> InputError:
     problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
     context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if mark is None:
-        return InputError(source, "yaml syntax", f"not valid YAML ({exc})")
+        return InputError(source, "yaml syntax", f"not valid YAML ({' '.join(str(exc).split())})")
     at_end = mark.index >= len(text.rstrip())
     line = opened.line + 1 if opened is not None and at_end else mark.line + 1
-    reason = problem or str(exc)
+    reason = " ".join((problem or str(exc)).split())  # one line
     if at_end and opened is not None:
         reason = f"{context} that starts here, {reason} (the file ends first)"
     elif context and opened is not None and opened.line + 1 != line:
