@@ -142,6 +142,45 @@ def test_non_finite_and_absurd_numbers_are_refused_naming_file_line_and_field(tm
     assert reason in err.reason, err
 
 
+def _numbers_without_limit(model, prefix: str = "") -> list[str]:
+    """The float and int fields under *model* (recursively) that carry no hard limit."""
+    import functools
+    import typing
+
+    from pydantic import BaseModel
+
+    from cosim.scenario_errors import _expand
+
+    def limited(metadata) -> bool:
+        return any(isinstance(getattr(m, "func", None), functools.partial) and m.func.func.__name__ == "_within"
+                   for m in metadata)
+
+    missing = []
+    for name, info in model.model_fields.items():
+        kinds = _expand([info.annotation])
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                missing += _numbers_without_limit(kind, f"{prefix}{name}.")
+            elif typing.get_origin(kind) in (list, dict):
+                for arg in typing.get_args(kind)[-1:]:
+                    for inner in _expand([arg]):
+                        if isinstance(inner, type) and issubclass(inner, BaseModel):
+                            missing += _numbers_without_limit(inner, f"{prefix}{name}.N.")
+        numeric = [a for a in [info.annotation, *typing.get_args(info.annotation)]
+                   if a in (int, float) or typing.get_origin(a) is typing.Annotated and typing.get_args(a)[0] in (int, float)]
+        if numeric:
+            ok = limited(info.metadata) or any(limited(getattr(a, "__metadata__", ())) for a in numeric)
+            if not ok:
+                missing.append(f"{prefix}{name}")
+    return missing
+
+
+def test_every_number_of_the_schema_has_a_limit():
+    from cosim.scenario import Scenario
+
+    assert _numbers_without_limit(Scenario) == []
+
+
 def test_infinity_stays_allowed_where_it_means_no_limit(tmp_path):
     spec = load_scenario(write(tmp_path, TINY.replace("q_env: 2", "q_env: inf").replace("q_social: 2", "q_social: .inf")))
     assert (spec.policy.q_env, spec.policy.q_social, spec.tiers[1].tau_ms) == (np.inf, np.inf, np.inf)
