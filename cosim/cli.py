@@ -23,7 +23,7 @@ from cosim import frontier as frontier_
 from cosim import loaders
 from cosim.capacity_check import shortfalls
 from cosim.cosimulation import Herding
-from cosim.errors import InputError
+from cosim.errors import InputError, SolverInputError
 from cosim.folder_transaction import staged
 from cosim.formatting import number as _number
 from cosim.formatting import row_numbers as _row
@@ -537,7 +537,7 @@ def main() -> None:
     except InputError as exc:
         _error_line(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
-    except SolverFailure as exc:
+    except (SolverFailure, SolverInputError) as exc:
         _error_line(f"[red]solver failure:[/red] {escape(str(exc))}")
         sys.exit(1)
     except KeyboardInterrupt:

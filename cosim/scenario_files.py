@@ -11,7 +11,7 @@ from pathlib import Path
 from cosim.errors import InputError
 from cosim.paths import check_name_text, contained
 from cosim.scenario import SOURCE_FIELDS, Scenario, parse_scenario
-from grids.files import key_line, read_yaml
+from grids.files import count_values, key_line, read_yaml
 
 
 def load_scenario(path: str | Path, *, allow_outside: bool = False) -> Scenario:
@@ -33,16 +33,30 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False) -> Scenario:
     files: list[Path] = []
     roots = (path.parent, shipped_scenarios_dir())
     data = _read_with_bases(path, (), files, roots, allow_outside)
+    if count_values(data, MAX_VALUES) > MAX_VALUES:
+        raise InputError(path, "extends" if len(files) > 1 else "(top level)",
+                         f"the scenario{' and the files it extends' if len(files) > 1 else ''} expand to more than "
+                         f"{MAX_VALUES:,} values (aliases counted at every use)")
     try:
         return parse_scenario(data, path)
     except InputError as exc:
         raise _at_line(exc, files) from None
 
 
+MAX_VALUES = 100_000
+"""The most values a scenario may hold, its aliases expanded and its `extends:` bases merged
+in (the shipped ones hold under 500): a billion laughs, in one file or split across a file
+and its base, is refused before anything walks it."""
+
+
+MAX_EXTENDS = 32
+"""The most files one chain of `extends:` may hold (the scenario included)."""
+
+
 def _read_with_bases(path: Path, seen: tuple[Path, ...], files: list[Path], roots: tuple[Path, ...],
                      allow_outside: bool) -> dict:
     """The merged mapping of *path* and its bases; *files* gets them, the extending file first."""
-    data = read_yaml(path)
+    data = read_yaml(path, max_nodes=MAX_VALUES)
     files.append(path)
     if not isinstance(data, dict) or "extends" not in data:
         return data
@@ -50,6 +64,8 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...], files: list[Path], root
     base_path = base_scenario_path(path, base_name, where="extends", roots=roots, allow_outside=allow_outside)
     if base_path.resolve() in seen or base_path.resolve() == path.resolve():
         raise InputError(path, "extends", f"'{base_name}' extends this file again (a cycle)")
+    if len(seen) + 1 >= MAX_EXTENDS:
+        raise InputError(path, "extends", f"more than {MAX_EXTENDS} files in one chain of `extends:`")
     base = _read_with_bases(base_path, (*seen, path.resolve()), files, roots, allow_outside)
     if not isinstance(base, dict):
         raise InputError(base_path, "(top level)", "a scenario is a mapping of fields")

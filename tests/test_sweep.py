@@ -215,20 +215,21 @@ def test_base_relative_to_the_sweep_file(tmp_path):
     ("masks: {bad: {mask: {rules: [{kind: jurisdiction}]}}}\naxes: {mask: [bad]}", "masks.bad.mask.rules.0", "needs jurisdiction"),
     ("masks: {bad: {tiers: {chat: {tau_ms: 5}}}}\naxes: {mask: [bad]}", "masks.bad.tiers.chat", "unknown tier"),
     ("masks: {bad: {colour: red}}\naxes: {mask: [bad]}", "masks.bad.colour", "unknown field"),
-    ("axes: {q: [0.5]}", "axes (q=0.5, policy=cost-glb): policy.q_social", "greater than or equal to 1"),
+    ("axes: {q: [0.5]}", "axes.q.0", "greater than or equal to 1"),  # up front, at the value's line
     ("axes: {coupling: [lagged]}", "axes.coupling", "set mode: online"),
-    ("axes: {ai_share: [0]}", "axes.ai_share", "> 0"),
+    ("axes: {ai_share: [0]}", "axes.ai_share.0", "> 0"),
     ("combine: list\naxes: {policy: [nearest], seed: [1, 2]}", "axes", "equal lengths (policy 1, seed 2)"),
     ("combine: zip\naxes: {seed: [1]}", "combine", "must be one of grid, list"),
     ("axes: {policy: [nearest, nearest]}", "axes", "runs 1 and 2 are the same run"),
-    ("hours: 0\naxes: {seed: [1]}", "hours", ">= 1"),
+    ("hours: 0\naxes: {seed: [1]}", "hours", "from 1 to 87,600"),
+    ("hours: 1000000000000\naxes: {seed: [1]}", "hours", "from 1 to 87,600"),
     ("colour: red\naxes: {seed: [1]}", "colour", "unknown field"),
     ("axes: [policy]", "axes", "a mapping of axis"),
     ("axes: {policy: [nearest]}}", "yaml syntax", "not valid YAML"),
 ])
 def test_bad_sweeps_are_refused_naming_file_field_and_reason(tmp_path, body, where, reason):
     path = write(tmp_path, f"base: {PAPER10}\n{body}\n")
-    refused(path, where, reason, line=2 if where == "yaml syntax" else None)
+    refused(path, where, reason, line=2 if where in ("yaml syntax", "axes.q.0", "axes.ai_share.0") else None)
 
 
 def test_unknown_base_is_refused(tmp_path):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import InputError
-from grids.files import header_hint
+from grids.files import CSV_LIMIT_BYTES, check_regular, header_hint
 
 _FIRST_DATA_ROW = 2  # spreadsheet row of the first data row: the header is row 1
 _SHORT_HOUR = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}$")  # "2022-09-22 00"
@@ -49,11 +49,9 @@ def _quote_list(names: Sequence[str]) -> str:
 
 def read_csv_records(path: Path) -> list[list[str]]:
     """The rows of a UTF-8 CSV file as lists of strings, trailing blank lines dropped;
-    InputError(path, "file", ...) when it cannot be read as one."""
-    if not path.exists():
-        raise InputError(path, "file", "not found")
-    if not path.is_file():
-        raise InputError(path, "file", "not a file")
+    InputError(path, "file", ...) when it cannot be read as one (not a regular file, a device
+    or FIFO never opened; larger than grids.files.CSV_LIMIT_BYTES, 1 GB)."""
+    check_regular(path, limit_bytes=CSV_LIMIT_BYTES, kind="CSV")
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             records = list(csv.reader(handle))
