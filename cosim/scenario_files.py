@@ -169,8 +169,8 @@ def resolve_scenario_path(name: str | Path) -> Path:
     check_name_text(text, source="<scenario>", where="file")
     if _looks_like_path(text):
         path = Path(name)
-        if not path.is_file():
-            why = "is a folder, not a file" if path.is_dir() else "not found"
+        if not path.exists():  # one that exists but is no regular file: the reader refuses it (grids.files)
+            why = "not found"
             twin = _shipped(path.name) if path.name.lower().endswith((".yaml", ".yml")) else None
             bare = Path(path.name).stem if twin is not None else DEFAULT_SCENARIO
             raise InputError(path, "file", f"{why} (a path must exist as given, never replaced by a shipped file; "
