@@ -49,7 +49,7 @@ DASK = Path(sys.executable).with_name("dask")
 
 def write_sweep(folder: Path, body: str, name: str = "sweep.yaml") -> Path:
     path = folder / name
-    path.write_text(f"base: {PAPER10}\nhours: {HOURS}\n" + textwrap.dedent(body))
+    path.write_text(f"base: paper10\nhours: {HOURS}\n" + textwrap.dedent(body))
     return path
 
 
@@ -377,7 +377,7 @@ def test_a_catalog_held_by_a_running_batch_is_refused(tmp_path):
 
 def test_damaged_runs_are_redone_and_a_dot_mask_keeps_its_run(tmp_path):
     base = tmp_path / "syn.yaml"
-    base.write_text(f"extends: {PAPER10}\nname: syn\nsignals: {{source: synthetic}}\n")  # no grids: fast runs
+    base.write_text("extends: paper10\nname: syn\nsignals: {source: synthetic}\n")  # no grids: fast runs
     path = tmp_path / "sweep.yaml"
     path.write_text(f"base: {base}\nhours: {HOURS}\n" + textwrap.dedent("""
         masks:

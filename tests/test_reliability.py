@@ -35,7 +35,7 @@ KILLED_HOURS = 12  # long enough that each moment comes before the commit, on a 
 def _scenario(folder: Path) -> Path:
     """paper10 on synthetic signals: no grids, a run of a few seconds."""
     path = folder / "syn.yaml"
-    path.write_text(f"extends: {PAPER10}\nname: syn\nsignals: {{source: synthetic}}\n")
+    path.write_text("extends: paper10\nname: syn\nsignals: {source: synthetic}\n")
     return path
 
 
