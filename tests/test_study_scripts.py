@@ -12,9 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cosim.scenario_files import resolve_scenario_path
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO_ROOT / "scenarios"
-EGLB = SCRIPTS / "eglb_replication.yaml"
+EGLB = resolve_scenario_path("eglb_replication")  # the installed copy, as the scripts resolve it
 PROGRESS = re.compile(r"^\d\d:\d\d:\d\d (.+) done \(\d+(\.\d)? s\)$")
 
 
