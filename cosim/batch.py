@@ -4,8 +4,10 @@ The client (the `cosim batch` process) starts a LocalCluster of worker processes
 connects to an existing scheduler, submits one task per run not yet completed, and
 records each finished run in DIR/catalog.duckdb as it comes back. A task runs one
 scenario in its worker and writes the run output contract to
-DIR/runs/.tmp-<run-id>-<uuid>/, renamed to DIR/runs/<run-id>/ when complete, so a run
-folder is either whole or absent. A task whose worker dies is rescheduled by Dask
+DIR/runs/.<run-id>.tmp-XXXXXXXX/ and puts it in place as DIR/runs/<run-id>/ when complete,
+with its manifest (cosim.folder_transaction), so a run folder is either whole or absent.
+A run is done when the catalog records it ok and its folder's manifest verifies
+(cosim.manifest.verify): a damaged run is run again and its row replaced. A task whose worker dies is rescheduled by Dask
 (distributed.scheduler.allowed-failures, 3 by default).
 """
 from __future__ import annotations
@@ -14,11 +16,11 @@ import contextlib
 import json
 import logging
 import os
-import shutil
+import shlex
 import signal
+import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +29,9 @@ from typing import TYPE_CHECKING
 
 from cosim.catalog import Catalog, headline, read_completed
 from cosim.errors import InputError
+from cosim.folder_transaction import clean_leftovers, staged
+from cosim.loaders.data_dir import DataDir, as_data_dir
+from cosim.manifest import verify
 from cosim.runner import run_scenario
 from cosim.sweep import Run, Sweep
 
@@ -36,6 +41,15 @@ if TYPE_CHECKING:  # annotations only: dask.distributed loads in batch runs
 RUNS = "runs"
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 CONNECT_TIMEOUT_S = 5.0
+"""s: connecting to a scheduler (TCP and distributed's handshake; docs/batch.md)."""
+CALL_TIMEOUT_S = 5.0
+"""s: any other call to the scheduler (its identity, cancelling, closing)."""
+PREPARE_TIMEOUT_S = 120.0
+"""s: every worker importing cosim (cvxpy, pandapower) once, before the first run."""
+HEARTBEAT_S = 10.0
+"""s: while waiting for runs, the scheduler is pinged when nothing finished for this long."""
+RESULT_TIMEOUT_S = 60.0
+"""s: fetching a finished run's small result dict from its worker."""
 
 
 @dataclass
@@ -52,33 +66,29 @@ class BatchResult:
 # ---------------------------------------------------------------------------- in the worker
 
 
-def run_one(run: Run, runs_dir: str, data_dir: str | None) -> dict:
-    """Run one scenario (one policy) and write its outputs atomically under *runs_dir*.
+def run_one(run: Run, runs_dir: str, data_dir: DataDir | str | None, command_line: str | None = None) -> dict:
+    """Run one scenario (one policy) and write its outputs as a transaction into
+    *runs_dir*/<run-id> (cosim.folder_transaction: complete with its manifest, or the
+    previous attempt's folder as it was). *command_line* is the batch's, for the provenance.
 
     Returns status ('ok' or 'failed'), error, the headline metrics, wall_s (s, the run's own
     time in the worker), started_at and finished_at (UTC) and the worker's address. An
     exception in the run is a failed run, not a failed task: Dask retries only lost workers.
     """
     started, t0 = datetime.now(UTC), time.perf_counter()
-    runs = Path(runs_dir)
-    tmp = runs / f".tmp-{run.run_id}-{uuid.uuid4().hex[:8]}"
     out = {"status": "ok", "error": None, "metrics": {}, "worker": _worker_address()}
     try:
-        tmp.mkdir(parents=True)
-        with _quiet_stdout():
-            result = run_scenario(run.scenario, policies=[run.policy], mode=run.mode, coupling=run.coupling,
-                                  ai_share=run.ai_share, operators=run.operators, elasticity=run.elasticity,
-                                  data_dir=Path(data_dir) if data_dir else None, source=run.source, out=tmp,
-                                  label=run.run_id)
-        out["metrics"] = headline(result.metrics[run.policy])
-        (tmp / "run.json").write_text(json.dumps(_describe(run), indent=2, default=str) + "\n")
-        final = runs / run.run_id
-        if final.exists():  # a leftover of an attempt that never reached the catalog
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        # one batch per folder (its catalog's lock), one task per run: no folder lock needed
+        with staged(Path(runs_dir) / run.run_id, lock=False, markers=None) as stage:
+            with _quiet_stdout():
+                result = run_scenario(run.scenario, policies=[run.policy], mode=run.mode, coupling=run.coupling,
+                                      ai_share=run.ai_share, operators=run.operators, elasticity=run.elasticity,
+                                      data_dir=data_dir, source=run.source, out=stage.path,
+                                      label=run.run_id, command_line=command_line)
+            out["metrics"] = headline(result.metrics[run.policy])
+            (stage.path / "run.json").write_text(json.dumps(_describe(run), indent=2, default=str) + "\n")
     except Exception as exc:  # noqa: BLE001 - recorded in the catalog, the sweep goes on
-        shutil.rmtree(tmp, ignore_errors=True)
-        out.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        out.update(status="failed", error=f"{type(exc).__name__}: {exc}", metrics={})
     out.update(wall_s=time.perf_counter() - t0, started_at=started, finished_at=datetime.now(UTC))
     return out
 
@@ -123,23 +133,27 @@ def _quiet_stdout() -> Iterator[None]:
 def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
     """A distributed Client: on an existing scheduler (tcp://host:port), or on a LocalCluster
     of *workers* single-threaded processes (BLAS/OpenMP pools pinned to 1 thread) started
-    here. An unreachable scheduler is an InputError, raised within CONNECT_TIMEOUT_S."""
+    here. A scheduler that cannot be reached, or that accepts the connection but does not
+    answer, is an InputError raised within CONNECT_TIMEOUT_S (twice that at most: the
+    handshake probe, then the Client's own connection)."""
     from distributed import Client, LocalCluster  # late: dask.distributed (~0.8 s) loads only in batch runs
 
     if scheduler is not None:
         if "://" not in scheduler:
             raise InputError("--scheduler", scheduler, "an address such as tcp://host:8786")
         try:
-            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+            _probe(scheduler, CONNECT_TIMEOUT_S)
+            client = timed(lambda: Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"),
+                           CONNECT_TIMEOUT_S, "connecting")
         except (OSError, TimeoutError) as exc:
-            raise InputError("--scheduler", scheduler, f"unreachable within {CONNECT_TIMEOUT_S:g} s ({type(exc).__name__})") from None
+            raise InputError("--scheduler", scheduler, f"unreachable within {CONNECT_TIMEOUT_S:g} s ({_what(exc)})") from None
         except ValueError as exc:
             raise InputError("--scheduler", scheduler, str(exc)) from None
         try:
             _prepare_workers(client, scheduler)
             yield client
         finally:
-            client.close()
+            _close(client)
         return
     env = {name: "1" for name in _THREAD_VARS}
     import dask  # late, as distributed above
@@ -154,9 +168,72 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
             _prepare_workers(client, "local cluster")
             yield client
         finally:
-            client.close()
+            _close(client)
     finally:
         cluster.close()
+
+
+def _probe(address: str, timeout_s: float) -> None:
+    """Open a comm to *address* and complete distributed's handshake within *timeout_s*, s:
+    distributed's own connect() waits for the handshake's reply without a deadline, so a
+    server that accepts TCP and never answers would hang the Client. TimeoutError or
+    OSError when it fails."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout_s)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout_s))
+    except TimeoutError:
+        raise TimeoutError("it accepted the connection but did not answer") from None
+
+
+def timed(call: Callable[[], object], timeout_s: float, what: str):
+    """*call*() in a helper thread, its result or its exception; TimeoutError when it has
+    not returned within *timeout_s*, s (the thread is left to the process's exit). For the
+    blocking calls of distributed that take no deadline of their own."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"cosim-{what}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer while {what} within {timeout_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _what(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _close(client: Client) -> None:
+    """Close the client, waiting at most CALL_TIMEOUT_S for the scheduler."""
+    with contextlib.suppress(Exception):
+        timed(lambda: client.close(timeout=CALL_TIMEOUT_S), CALL_TIMEOUT_S + 1, "closing the client")
+
+
+def _ping(client: Client, where: str) -> None:
+    """InputError naming the scheduler unless it answers an identity call within
+    CALL_TIMEOUT_S: a batch waiting on runs checks every HEARTBEAT_S that the scheduler is
+    still there, so one that stops answering ends the batch (rerun to resume)."""
+    try:
+        client.sync(client.scheduler.identity, callback_timeout=CALL_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - a dead comm, a timeout: the scheduler is gone
+        why = f"no reply within {CALL_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else _what(exc)
+        raise InputError("--scheduler" if where != "local cluster" else "workers", where,
+                         f"stopped answering ({why}); the runs recorded so far stay, rerun to resume") from None
 
 
 def pending(sweep: Sweep, out: Path) -> list[Run]:
@@ -168,7 +245,10 @@ def pending(sweep: Sweep, out: Path) -> list[Run]:
 
 
 def _complete(run: Run, done: set[str], runs_dir: Path) -> bool:
-    return run.run_id in done and (runs_dir / run.run_id / "summary.json").is_file()
+    """Recorded ok and its folder intact: every file its manifest lists, with its size and
+    SHA-256 (a truncated summary.json or Parquet file, or a folder without a manifest, is
+    not done)."""
+    return run.run_id in done and not verify(runs_dir / run.run_id)
 
 
 def _prepare_workers(client: Client, where: str) -> None:
@@ -176,7 +256,10 @@ def _prepare_workers(client: Client, where: str) -> None:
     worker now, once: the runs' wall_s then measures the runs, and workers that cannot import
     cosim (not installed there) are an InputError before anything is written."""
     try:
-        client.run(_import_batch)
+        client.run(_import_batch, callback_timeout=PREPARE_TIMEOUT_S)
+    except TimeoutError:
+        raise InputError("--scheduler" if where != "local cluster" else "workers", where,
+                         f"workers did not import cosim within {PREPARE_TIMEOUT_S:g} s") from None
     except Exception as exc:  # noqa: BLE001 - whatever the worker's environment raised
         raise InputError("--scheduler" if where != "local cluster" else "workers", where,
                          f"workers cannot import cosim ({type(exc).__name__}: {exc}); install gridshift where the workers run") from None
@@ -208,19 +291,22 @@ def run_batch(
     client: Client,
     catalog: Catalog,
     *,
-    data_dir: Path | None = None,
+    data_dir: DataDir | Path | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict], None] | None = None,
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Run every run of *sweep* not yet completed in *out* and record each as it finishes.
 
-    Completed means status ok in the catalog and DIR/runs/<run-id>/summary.json present.
+    Completed means status ok in the catalog and DIR/runs/<run-id>/ verifying against its
+    manifest (cosim.manifest.verify).
     on_start(to_run, skipped) is called once before submission, on_done(row) per run.
-    A Ctrl-C cancels what is pending; the rows already recorded stay.
+    A Ctrl-C cancels what is pending; the rows already recorded stay. *scheduler* names the
+    scheduler in the error when it stops answering (default: the local cluster).
     """
     runs_dir = (Path(out) / RUNS).resolve()
     runs_dir.mkdir(parents=True, exist_ok=True)
-    _clean_tmp(runs_dir)
+    clean_leftovers(runs_dir)
     done = catalog.completed()
     result = BatchResult()
     todo = []
@@ -233,33 +319,50 @@ def run_batch(
         on_start(len(todo), len(result.skipped))
     if not todo:
         return result
-    from distributed import as_completed  # late: dask.distributed (~0.8 s) loads only in batch runs
+    from distributed import wait  # late: dask.distributed (~0.8 s) loads only in batch runs
 
-    result.workers = len(client.scheduler_info().get("workers", {}))
-    t0 = time.perf_counter()
-    data = str(Path(data_dir).resolve()) if data_dir else None
-    futures = {client.submit(run_one, run, str(runs_dir), data, key=f"cosim-run-{run.run_id}", pure=False): run
-               for run in todo}
+    where = scheduler or "local cluster"
     try:
-        for future in as_completed(futures):
-            run = futures[future]
+        info = timed(client.scheduler_info, CALL_TIMEOUT_S, "asking the scheduler for its workers")
+    except TimeoutError as exc:
+        raise InputError("--scheduler" if scheduler else "workers", where, f"stopped answering ({exc})") from None
+    result.workers = len(info.get("workers", {}))
+    t0 = time.perf_counter()
+    data = as_data_dir(data_dir).resolved()  # the data dir and its path rule, for workers in other folders
+    command_line = shlex.join(sys.argv)
+    # submit only queues a message for the scheduler (no reply awaited); what follows waits
+    # with deadlines: HEARTBEAT_S for a run to finish (then the scheduler must answer a ping
+    # within CALL_TIMEOUT_S), RESULT_TIMEOUT_S to fetch a finished run's result
+    futures = {client.submit(run_one, run, str(runs_dir), data, command_line, key=f"cosim-run-{run.run_id}",
+                             pure=False): run for run in todo}
+    waiting = set(futures)
+    try:
+        while waiting:
             try:
-                outcome = future.result()
-            except Exception as exc:  # noqa: BLE001 - a lost task (KilledWorker...): recorded, the sweep goes on
-                outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "metrics": {},
-                           "finished_at": datetime.now(UTC)}
-            row = _row(sweep, run, outcome, runs_dir)
-            catalog.record(row)
-            result.rows.append(row)
-            future.release()
-            if on_done:
-                on_done(row)
+                finished, waiting = wait(waiting, timeout=HEARTBEAT_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                _ping(client, where)
+                continue
+            for future in finished:
+                run = futures[future]
+                try:
+                    outcome = future.result(timeout=RESULT_TIMEOUT_S)
+                except Exception as exc:  # noqa: BLE001 - a lost task (KilledWorker...): recorded, the sweep goes on
+                    outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "metrics": {},
+                               "finished_at": datetime.now(UTC)}
+                row = _row(sweep, run, outcome, runs_dir)
+                catalog.record(row)
+                result.rows.append(row)
+                future.release()
+                if on_done:
+                    on_done(row)
     except BaseException:
-        client.cancel([f for f in futures if not f.done()])
+        with contextlib.suppress(Exception):
+            timed(lambda: client.cancel([f for f in futures if not f.done()]), CALL_TIMEOUT_S, "cancelling")
         raise
     finally:
         result.elapsed_s = time.perf_counter() - t0
-    _clean_tmp(runs_dir)  # every task is back: what is left belonged to workers lost mid-run
+    clean_leftovers(runs_dir)  # every task is back: what is left belonged to workers lost mid-run
     return result
 
 
@@ -281,10 +384,3 @@ def _row(sweep: Sweep, run: Run, outcome: dict, runs_dir: Path) -> dict:
         "output": f"{RUNS}/{run.run_id}" if outcome["status"] == "ok" else None,
         "params_json": json.dumps(run.params, sort_keys=True, default=str),
     }
-
-
-def _clean_tmp(runs_dir: Path) -> None:
-    """Remove the temporary folders of runs that never finished (an interrupted batch, a lost
-    worker). Safe: the catalog is held by this process, so no other batch writes here."""
-    for tmp in runs_dir.glob(".tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)

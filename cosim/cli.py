@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -22,30 +23,39 @@ from cosim import frontier as frontier_
 from cosim import loaders
 from cosim.capacity_check import shortfalls
 from cosim.cosimulation import Herding
-from cosim.errors import InputError
+from cosim.errors import InputError, SolverInputError
+from cosim.folder_transaction import staged
 from cosim.formatting import number as _number
 from cosim.formatting import row_numbers as _row
 from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
 from cosim.instance import build_instance
+from cosim.manifest import require_intact
 from cosim.masks import reach, unservable
 from cosim.metrics import feedback_table, table1
 from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
 from cosim.outputs import write_atomic
+from cosim.paths import default_out
 from cosim.progress import log_progress_lines
 from cosim.progress import progress as progress_line
 from cosim.runner import decision_instance, run_scenario
 from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
 from cosim.sweep import AXES, load_sweep
+from cosim.terminal import safe as escape  # every name reaching the console: control characters and markup escaped
+from cosim.terminal import visible
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)  # no `:name:` of an input becomes an emoji; names are escaped (cosim.terminal)
+err_console = Console(stderr=True, emoji=False)
 
 ScenarioArg = Annotated[str, typer.Argument(help="Scenario YAML file, or the name of a shipped scenario.")]
 DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder holding external datasets (default: $COSIM_DATA_DIR)."),
 ]
+AllowOutsideOpt = Annotated[bool, typer.Option(
+    "--allow-outside-paths",
+    help="Let the scenario name files outside the data dir and its own folder (`..`, absolute paths, symlinks "
+         "leading elsewhere) and extend scenarios outside its folder (docs/scenarios.md, Paths).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Refuse (exit 2) a value outside its plausible range instead of warning (docs/scenarios.md, Plausibility checks).")]
 
 
@@ -74,12 +84,13 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
     strict: StrictOpt = False,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Draw DIR/figures/*.png and DIR/report.html after the run (--no-report: skip them, faster).")] = True,
+    allow_outside_paths: AllowOutsideOpt = False,
 ) -> None:
     """Co-simulate the scenario's policies with the grids, write the output contract and print
     the Table-1 comparison (and the grid feedback where grids are simulated); then draw the
     figures and report.html (docs/outputs.md)."""
     path = resolve_scenario_path(scenario)
-    spec = load_scenario(path)
+    spec = load_scenario(path, allow_outside=allow_outside_paths)
     options = RunOptions(policies=None if policy is None else tuple(policy), mode=mode, coupling=coupling,
                          online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=damping,
                          max_shift=max_shift, sequential=sequential, elasticity=elasticity,
@@ -88,40 +99,44 @@ def run(
         spec = spec.with_hours(hours)
     if start is not None:
         spec = spec.with_start(start)
-    out = out or Path("cosim-out") / spec.name
+    out = out or default_out(spec.name, source=path)
     names = policy or spec.policies
     runs = len(names) + (spec.signals.source == "grids" and (mode == "online" or "nearest" not in names))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("building the decision instance", total=runs * spec.hours)
-        result = run_scenario(
-            spec, policies=policy, mode=mode, online_algorithm=online_algorithm, coupling=coupling,
-            ai_share=ai_share, operators=operators, elasticity=elasticity,
-            herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential), strict=strict,
-            data_dir=loaders.resolve_data_dir(data_dir), source=path, out=out,
-            on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
-            on_hour=lambda: progress.advance(task),
-        )
-    _print_whole(_table1(result.metrics, f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
-                                          f"{mode}, coupling {options.coupling}"))
-    if any("grid_feedback" in m for m in result.metrics.values()):
-        _print_whole(_feedback_table(result.metrics))
-    _print_notes(result.instance.notes)
-    unserved = sum(m["unserved_requests"] for m in result.metrics.values())
-    if unserved > 0:
-        console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")
-    for name, m in result.metrics.items():
-        shed = m.get("grid_feedback", {}).get("shed_mwh", 0.0)
-        if shed > 0:
-            console.print(f"[yellow]{name}: the grids shed {shed:,.0f} MWh of load in "
-                          f"{m['grid_feedback']['shed_hours']} hour(s) (grid_feedback in summary.json)[/yellow]")
-    console.print(f"outputs written to {out}/")
-    if report:
-        _draw_report(out)
+    # the run folder as a transaction (cosim.folder_transaction): --out checked and locked before
+    # any computation, built in a hidden folder beside it, put in place whole at the end
+    with staged(out) as stage:
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            task = progress.add_task("building the decision instance", total=runs * spec.hours)
+            result = run_scenario(
+                spec, policies=policy, mode=mode, online_algorithm=online_algorithm, coupling=coupling,
+                ai_share=ai_share, operators=operators, elasticity=elasticity,
+                herding=Herding(damping=damping, max_shift=max_shift, sequential=sequential), strict=strict,
+                data_dir=loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths), source=path, out=stage.path, command_line=shlex.join(sys.argv),
+                on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
+                on_hour=lambda: progress.advance(task),
+            )
+        _print_whole(_table1(result.metrics, escape(f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
+                                                     f"{mode}, coupling {options.coupling}")))
+        if any("grid_feedback" in m for m in result.metrics.values()):
+            _print_whole(_feedback_table(result.metrics))
+        _print_notes(result.instance.notes)
+        unserved = sum(m["unserved_requests"] for m in result.metrics.values())
+        if unserved > 0:
+            console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")
+        for name, m in result.metrics.items():
+            shed = m.get("grid_feedback", {}).get("shed_mwh", 0.0)
+            if shed > 0:
+                console.print(f"[yellow]{escape(name)}: the grids shed {shed:,.0f} MWh of load in "
+                              f"{m['grid_feedback']['shed_hours']} hour(s) (grid_feedback in summary.json)[/yellow]")
+        if report:
+            _draw_report(stage.path, shown=out)  # inside the transaction: a complete folder has its report
+    console.print(f"outputs written to {escape(out)}/", highlight=False, soft_wrap=True)
 
 
-def _draw_report(folder: Path) -> None:
-    """Figures and report.html of a run folder, and where they are."""
+def _draw_report(folder: Path, *, shown: Path | None = None) -> None:
+    """Figures and report.html of a run folder, and where they are (*shown*: the folder
+    named in the message, when *folder* is the staging folder it will become)."""
     import time
 
     from cosim.run_page import write_run_report
@@ -129,7 +144,8 @@ def _draw_report(folder: Path) -> None:
     began = time.perf_counter()
     with err_console.status("drawing the figures and report.html"):
         pngs, page = write_run_report(folder)
-    console.print(f"figures: {folder / 'figures'}/ ({len(pngs)} PNG); report: {page} "
+    shown = folder if shown is None else shown
+    console.print(f"figures: {escape(shown / 'figures')}/ ({len(pngs)} PNG); report: {escape(shown / page.name)} "
                   f"({time.perf_counter() - began:.1f} s)", highlight=False, soft_wrap=True)
 
 
@@ -139,7 +155,13 @@ def figures(
 ) -> None:
     """Draw DIR/figures/*.png and DIR/report.html for an existing run folder (cosim run does
     this itself unless --no-report)."""
-    _draw_report(folder)
+    if not (folder / "summary.json").is_file():
+        from cosim.run_folder import read_run
+
+        read_run(folder)  # its InputError names the folder: not a run folder
+    require_intact(folder)  # a damaged run is refused (exit 2) naming the file
+    with staged(folder, seed=True) as stage:  # drawn on a copy, put in place whole, its manifest anew
+        _draw_report(stage.path, shown=folder)
 
 
 def _feedback_table(metrics: dict[str, dict]) -> Table:
@@ -147,9 +169,9 @@ def _feedback_table(metrics: dict[str, dict]) -> Table:
     table.add_column("metric")
     frame = feedback_table(metrics)
     for name in frame.columns:
-        table.add_column(name, justify="right")
+        table.add_column(escape(name), justify="right")
     for label, row in frame.iterrows():
-        table.add_row(label, *_row(row.tolist()))
+        table.add_row(escape(label), *_row(row.tolist()))
     return table
 
 
@@ -158,18 +180,20 @@ def validate(
     scenario: ScenarioArg,
     data_dir: DataDirOpt = None,
     strict: StrictOpt = False,
+    allow_outside_paths: AllowOutsideOpt = False,
 ) -> None:
     """Check a scenario file and the data it names (values' plausibility in their units, peak
     demand against the capacity the masks allow); print what it describes."""
     path = resolve_scenario_path(scenario)
-    spec = load_scenario(path)
-    inst = build_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path, strict=strict)
+    spec = load_scenario(path, allow_outside=allow_outside_paths)
+    inst = build_instance(spec, data_dir=loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths), source=path,
+                          strict=strict)
     n, j, k, t = inst.shape
     console.print(
-        f"{path}: ok - '{spec.name}': {n} data centers, {len(inst.regions)} user regions x {len(inst.tiers)} tiers, "
+        f"{escape(path)}: ok - '{escape(spec.name)}': {n} data centers, {len(inst.regions)} user regions x {len(inst.tiers)} tiers, "
         f"{k} models, {t} hours from {inst.times[0]:%Y-%m-%d %H:%M} UTC; "
         f"{int(inst.feasible.any(axis=2).sum())} of {n * j} (region, tier)-site pairs feasible; "
-        f"demand {inst.demand.sum():,.0f} requests; signals: {spec.signals.source}",
+        f"demand {inst.demand.sum():,.0f} requests; signals: {escape(spec.signals.source)}",
         soft_wrap=True, highlight=False,
     )
     _print_notes(inst.notes)
@@ -182,21 +206,23 @@ def masks(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     data_dir: DataDirOpt = None,
     csv: Annotated[Path | None, typer.Option(help="Also write every (region, tier, data center) pair to this CSV.")] = None,
+    allow_outside_paths: AllowOutsideOpt = False,
 ) -> None:
     """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
     path = resolve_scenario_path(scenario)
-    spec = load_scenario(path)
-    table = reach(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path, check=False).table(spec)
+    spec = load_scenario(path, allow_outside=allow_outside_paths)
+    data = loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths)
+    table = reach(spec, data_dir=data, source=path, check=False).table(spec)
     for tier, rows in table.groupby("tier", sort=False):
         tau = rows["tau_ms"].iloc[0]
-        grid = Table(title=f"tier '{tier}' (tau {tau:g} ms): RTT in ms with the fastest hosted model, or why excluded",
+        grid = Table(title=f"tier '{escape(tier)}' (tau {tau:g} ms): RTT in ms with the fastest hosted model, or why excluded",
                      title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
         grid.add_column("region \\ data center", no_wrap=True)
         names = list(dict.fromkeys(rows["datacenter"]))
         for name in names:
-            grid.add_column(name, justify="right", no_wrap=True)
+            grid.add_column(escape(name), justify="right", no_wrap=True)
         for region, cells in rows.groupby("region", sort=False):
-            grid.add_row(region, *(_mask_cell(c) for c in cells.itertuples()))
+            grid.add_row(escape(region), *(_mask_cell(c) for c in cells.itertuples()))
         _print_whole(grid)  # a mask cut at the terminal's edge would hide pairs
     feasible = int(table["feasible"].sum())
     console.print(f"{feasible} of {len(table)} (region, tier, data center) pairs feasible", highlight=False)
@@ -212,14 +238,14 @@ def masks(
                       "[/yellow]", highlight=False, soft_wrap=True)
     if csv is not None:
         write_atomic(csv, lambda p: table.to_csv(p, index=False))
-        console.print(f"pairs written to {csv}")
+        console.print(f"pairs written to {escape(csv)}", highlight=False, soft_wrap=True)
 
 
 def _mask_cell(row) -> str:
     if row.feasible:
         return f"[green]{row.latency_ms:.0f}[/green]"
     kind = row.reason.partition(": ")[0]
-    return f"[red]>{row.latency_ms:.0f}[/red]" if kind == "latency" else f"[red]{kind}[/red]"
+    return f"[red]>{row.latency_ms:.0f}[/red]" if kind == "latency" else f"[red]{escape(kind)}[/red]"
 
 
 @app.command()
@@ -231,10 +257,11 @@ def frontier(
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours.")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>-frontier).")] = None,
+    allow_outside_paths: AllowOutsideOpt = False,
 ) -> None:
     """Sweep the latency budget: DIR/frontier.csv and DIR/frontier.png, the energy-latency frontier."""
     path = resolve_scenario_path(scenario)
-    spec = load_scenario(path)
+    spec = load_scenario(path, allow_outside=allow_outside_paths)
     if not tau:
         raise InputError("--tau", "(missing)", "give the budgets to sweep, e.g. --tau 20,50,100")
     taus = frontier_.parse_taus(tau)
@@ -245,23 +272,32 @@ def frontier(
             raise InputError("--tier", f"value {n + 1}", f"unknown tier '{name}' (known: {', '.join(tier_names)})")
     if hours is not None:
         spec = spec.with_hours(hours)
-    out = out or Path("cosim-out") / f"{spec.name}-frontier"
+    out = out or default_out(spec.name, suffix="-frontier", source=path)
     policies = policy or spec.policies
+    swept = "every tier" if not tier else ", ".join(tier)
+    with staged(out, markers=("frontier.csv",)) as stage:  # as cosim run's folder: checked first, put in place whole
+        with console.status("building the decision instance") as status:
+            inst = decision_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
+            frame = frontier_.sweep(inst, taus, policies, tiers=tier,
+                                    on_point=lambda name, t: status.update(f"solving {name} at tau {t:g} ms ({spec.hours} h)"))
+        write_atomic(stage.path / "frontier.csv", lambda p: frame.to_csv(p, index=False))
+        frontier_.plot(frame, stage.path / "frontier.png", f"{spec.name}: energy-latency frontier ({swept}, {spec.hours} h)")
+    shown = Table(title=f"{spec.name}: latency budget of {swept}", title_justify="left")
     with console.status("building the decision instance") as status:
-        inst = decision_instance(spec, data_dir=loaders.resolve_data_dir(data_dir), source=path)
+        inst = decision_instance(spec, data_dir=loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths), source=path)
         frame = frontier_.sweep(inst, taus, policies, tiers=tier,
-                                on_point=lambda name, t: status.update(f"solving {name} at tau {t:g} ms ({spec.hours} h)"))
+                                on_point=lambda name, t: status.update(f"solving {escape(name)} at tau {t:g} ms ({spec.hours} h)"))
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "frontier.csv", lambda p: frame.to_csv(p, index=False))
     swept = "every tier" if not tier else ", ".join(tier)
     frontier_.plot(frame, out / "frontier.png", f"{spec.name}: energy-latency frontier ({swept}, {spec.hours} h)")
-    shown = Table(title=f"{spec.name}: latency budget of {swept}", title_justify="left")
+    shown = Table(title=escape(f"{spec.name}: latency budget of {swept}"), title_justify="left")
     for column in ("policy", "tau_ms", "energy_cost_usd", "carbon_t", "rid", "erl", "crl"):
         shown.add_column(column, justify="left" if column == "policy" else "right")
     for row in frame.itertuples():
-        shown.add_row(row.policy, *(_number(getattr(row, c)) for c in ("tau_ms", "energy_cost_usd", "carbon_t", "rid", "erl", "crl")))
+        shown.add_row(escape(row.policy), *(_number(getattr(row, c)) for c in ("tau_ms", "energy_cost_usd", "carbon_t", "rid", "erl", "crl")))
     console.print(shown)
-    console.print(f"outputs written to {out}/")
+    console.print(f"outputs written to {escape(out)}/", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -272,20 +308,21 @@ def batch(
     hours: Annotated[int | None, typer.Option(min=1, help="Run only the first N hours (overrides the sweep's hours).")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Batch folder (default: cosim-out/<sweep name>).")] = None,
+    allow_outside_paths: AllowOutsideOpt = False,
 ) -> None:
     """Run a sweep on Dask: each run into DIR/runs/<run-id>/, a row per run into DIR/catalog.duckdb.
     Runs completed before are skipped; exit 1 when a run failed (its error is in the catalog)."""
     from cosim import batch as batch_  # late, as catalog: duckdb (~0.2 s) loads only for cosim batch
     from cosim.catalog import Catalog
 
-    spec = load_sweep(sweep, hours=hours)
-    out = out or Path("cosim-out") / spec.name
-    data = loaders.resolve_data_dir(data_dir)
+    spec = load_sweep(sweep, hours=hours, allow_outside=allow_outside_paths)
+    out = out or default_out(spec.name, source=spec.path)
+    data = loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     counts = {"ok": 0, "failed": 0}
     todo = batch_.pending(spec, out)
     with contextlib.ExitStack() as stack:
-        with err_console.status("starting the Dask cluster" if scheduler is None else f"connecting to {scheduler}"):
+        with err_console.status("starting the Dask cluster" if scheduler is None else f"connecting to {escape(scheduler)}"):
             # a finished sweep needs no cluster; an unreachable scheduler fails here, before the catalog exists
             client = stack.enter_context(batch_.dask_client(workers=workers, scheduler=scheduler)) if todo else None
         with Catalog(out) as catalog, Progress(*columns, console=err_console, transient=True) as progress:
@@ -296,13 +333,13 @@ def batch(
                 log_progress_lines()
 
             def started(todo: int, skipped: int) -> None:
-                progress.update(task, total=todo, description=f"{spec.name}: {todo} run(s), {skipped} done before")
+                progress.update(task, total=todo, description=escape(f"{spec.name}: {todo} run(s), {skipped} done before"))
                 if lines:
                     progress_line(f"{spec.name}: {todo} run(s) to run, {skipped} done before")
 
             def finished(row: dict) -> None:
                 counts[row["status"]] += 1
-                progress.update(task, advance=1, description=f"{spec.name}: {counts['ok']} ok, {counts['failed']} failed")
+                progress.update(task, advance=1, description=escape(f"{spec.name}: {counts['ok']} ok, {counts['failed']} failed"))
                 if lines:
                     wall = row.get("wall_s")
                     progress_line(f"{spec.name}: run {row['run_id']} {'done' if row['status'] == 'ok' else 'failed'} "
@@ -310,10 +347,11 @@ def batch(
                                   f"{progress.tasks[0].total or '?'})")
 
             try:
-                result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished)
+                result = batch_.run_batch(spec, out, client, catalog, data_dir=data, on_start=started, on_done=finished,
+                                         scheduler=scheduler)
             except KeyboardInterrupt:
                 progress.stop()
-                err_console.print(f"{counts['ok'] + counts['failed']} run(s) recorded in {catalog.path}; rerun to resume",
+                err_console.print(f"{counts['ok'] + counts['failed']} run(s) recorded in {escape(catalog.path)}; rerun to resume",
                                   highlight=False, soft_wrap=True)
                 raise
             rows = catalog.rows([run.run_id for run in spec.runs])
@@ -327,14 +365,14 @@ def batch(
     where = f"{result.elapsed_s:.1f} s on {result.workers} worker(s)" if ran else "nothing to run"
     console.print(f"{len(spec.runs)} run(s): {ran} ran ({counts['ok']} ok, {counts['failed']} failed), "
                   f"{len(result.skipped)} skipped as done before; {where}", highlight=False, soft_wrap=True)
-    console.print(f"catalog {out / 'catalog.duckdb'}, outputs in {out / 'runs'}/", highlight=False, soft_wrap=True)
+    console.print(f"catalog {escape(out / 'catalog.duckdb')}, outputs in {escape(out / 'runs')}/", highlight=False, soft_wrap=True)
     if len(failed):
         raise typer.Exit(1)
 
 
 def _batch_table(spec, rows) -> Table:
     swept = [AXES[name].column for name in spec.runs[0].params] if spec.runs else []
-    table = Table(title=f"{spec.name}: {spec.base.name}, {spec.base.hours} h", title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=escape(f"{spec.name}: {spec.base.name}, {spec.base.hours} h"), title_justify="left", box=box.SIMPLE_HEAD)
     metrics = (("energy_cost_usd", "energy cost (USD)"), ("carbon_attributional_t", "carbon attr. (t)"),
                ("carbon_consequential_t", "carbon cons. (t)"), ("carbon_max_avg", "carbon max/avg"), ("rid", "RID"),
                ("unserved_requests", "unserved"), ("wall_s", "wall (s)"))
@@ -345,7 +383,7 @@ def _batch_table(spec, rows) -> Table:
         table.add_column(label, justify="right", no_wrap=True)
     for row in rows.itertuples():
         status = "[green]ok[/green]" if row.status == "ok" else "[red]failed[/red]"
-        table.add_row(*(str(getattr(row, c)) for c in swept), status, *(_number(getattr(row, c)) for c, _ in metrics))
+        table.add_row(*(escape(getattr(row, c)) for c in swept), status, *(_number(getattr(row, c)) for c, _ in metrics))
     return table
 
 
@@ -359,10 +397,11 @@ def report(
 
     result = write_report(folder, out)
     if result.averaged_over:
-        console.print(f"note: cells average over runs differing in {', '.join(result.averaged_over)}", highlight=False)
+        console.print(f"note: cells average over runs differing in {escape(', '.join(result.averaged_over))}", highlight=False)
     if result.failed:
         console.print(f"[yellow]{result.failed} failed run(s) listed in report.md[/yellow]")
-    console.print(f"report written to {result.folder}/: " + ", ".join(p.name for p in result.files), highlight=False)
+    console.print(f"report written to {escape(result.folder)}/: " + ", ".join(escape(p.name) for p in result.files), highlight=False,
+                  soft_wrap=True)
 
 
 @app.command()
@@ -398,14 +437,14 @@ def compare(
             table.add_row(f"[bold]{escape(name)}[/bold]", *(escape(compare_.setting_text(name, by_label[run].settings.get(name)))
                                                              for run, _ in result.columns))
         for label, row in frame.iterrows():
-            table.add_row(label, *_row(row.tolist()))
+            table.add_row(escape(label), *_row(row.tolist()))
         _print_whole(table)
     if csv is not None:
         compare_.write_csv(result, csv)
-        console.print(f"table written to {csv}", highlight=False)
+        console.print(f"table written to {escape(csv)}", highlight=False, soft_wrap=True)
     if figure is not None:
         compare_.plot(result, figure)
-        console.print(f"figure written to {figure}", highlight=False)
+        console.print(f"figure written to {escape(figure)}", highlight=False, soft_wrap=True)
 
 
 @app.command("grid-check")
@@ -424,16 +463,16 @@ def grid_check(
     from grids.grid_check import GOAL_CORRELATION, GOAL_INTENSITY_ERROR, GOAL_LME_ERROR, compare, write_grid_check
 
     name = path.stem
-    with err_console.status(f"{name}: fitting the balancing-area model and dispatching its hours"):
+    with err_console.status(f"{escape(name)}: fitting the balancing-area model and dispatching its hours"):
         data = read_generation_by_fuel(path, source=str(file))
         check = compare(name, data.mw, year_baseline(data))
     summary = check.summary
-    table = Table(title=f"{name}: model vs the file ({summary.loc['year', 'hours']} h); intensities in kg/kWh",
+    table = Table(title=f"{escape(name)}: model vs the file ({summary.loc['year', 'hours']} h); intensities in kg/kWh",
                   title_justify="left")
     for column in ("period", "CI file", "CI model", "error", "corr.", "MEF file", "LME model", "error"):
         table.add_column(column, justify="left" if column == "period" else "right", no_wrap=True)
     for period, row in summary.iterrows():
-        table.add_row(period, f"{row.observed_intensity_kg_per_kwh:.3f}", f"{row.model_intensity_kg_per_kwh:.3f}",
+        table.add_row(escape(period), f"{row.observed_intensity_kg_per_kwh:.3f}", f"{row.model_intensity_kg_per_kwh:.3f}",
                       _marked(_percent(row.intensity_error), row.intensity_ok), _marked(f"{row.intensity_correlation:.3f}", row.correlation_ok),
                       f"{row.empirical_mef_kg_per_kwh:.3f}", f"{row.model_mean_lme_kg_per_kwh:.3f}",
                       _marked(_percent(row.lme_error), row.lme_ok))
@@ -441,11 +480,11 @@ def grid_check(
     console.print(f"goals: year intensity within {GOAL_INTENSITY_ERROR:.0%}, hourly correlation >= {GOAL_CORRELATION:g} "
                   f"over the year, model LME within {GOAL_LME_ERROR:.0%} of the empirical MEF in every season",
                   highlight=False, soft_wrap=True)
-    shares = Table(title=f"{name}: generation by fuel (mean MW, share)", title_justify="left", box=box.SIMPLE_HEAD)
+    shares = Table(title=f"{escape(name)}: generation by fuel (mean MW, share)", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("fuel", "observed MW", "model MW", "observed share", "model share", "difference"):
         shares.add_column(column, justify="left" if column == "fuel" else "right")
     for code, row in check.by_fuel.iterrows():
-        shares.add_row(f"{code} ({row.fuel})", _number(row.observed_mean_mw), _number(row.model_mean_mw),
+        shares.add_row(escape(f"{code} ({row.fuel})"), _number(row.observed_mean_mw), _number(row.model_mean_mw),
                        f"{row.observed_share:.1%}", f"{row.model_share:.1%}", f"{row.share_difference:+.1%}")
     console.print(shares)
     for missed in check.missed_goals:
@@ -454,7 +493,7 @@ def grid_check(
         console.print("[green]all goals met[/green]")
     if out is not None:
         paths = write_grid_check(check, out)
-        console.print("written: " + ", ".join(str(p) for p in paths), highlight=False, soft_wrap=True)
+        console.print("written: " + ", ".join(escape(p) for p in paths), highlight=False, soft_wrap=True)
 
 
 def _percent(value: float) -> str:
@@ -477,9 +516,9 @@ def _table1(metrics: dict[str, dict], title: str) -> Table:
     table.add_column("metric (SE-GLB Table 1)")
     frame = table1(metrics)
     for name in frame.columns:
-        table.add_column(name, justify="right")
+        table.add_column(escape(name), justify="right")
     for label, row in frame.iterrows():
-        table.add_row(label, *_row(row.tolist()))
+        table.add_row(escape(label), *_row(row.tolist()))
     return table
 
 
@@ -492,12 +531,13 @@ def _print_whole(table: Table) -> None:
 
 def main() -> None:
     """Entry point: bad input exits 2 with one line, solver failures exit 1."""
+    warnings.formatwarning = _visible_warning
     try:
         code = app(standalone_mode=False)
     except InputError as exc:
         _error_line(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
-    except SolverFailure as exc:
+    except (SolverFailure, SolverInputError) as exc:
         _error_line(f"[red]solver failure:[/red] {escape(str(exc))}")
         sys.exit(1)
     except KeyboardInterrupt:
@@ -523,6 +563,15 @@ def main() -> None:
         sys.exit(code)
     if isinstance(code, int) and code:  # typer returns a command's typer.Exit(code) (and Ctrl-C's 130) without standalone mode
         sys.exit(code)
+
+
+_plain_warning = warnings.formatwarning
+
+
+def _visible_warning(message, category, filename, lineno, line=None) -> str:
+    """Python's warning line with the message's control characters made visible (it may
+    quote a name or a file of the input; cosim.terminal)."""
+    return _plain_warning(visible(message), category, filename, lineno, line)
 
 
 def _error_line(markup: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from cosim.errors import InputError
+from cosim.manifest import require_intact
 from cosim.metrics import FEEDBACK_ROWS, TABLE1_ROWS, metric_at
 from cosim.outputs import write_atomic
 
@@ -90,7 +91,8 @@ def check_figure(path: Path | None) -> None:
 def find_runs(folders: list[Path]) -> list[RunSummary]:
     """Every run in *folders*: a run folder is one run, a batch folder every run its catalog
     records ok. InputError naming the folder: neither kind, an unreadable or invalid
-    summary.json, a batch with no completed run."""
+    summary.json, a batch with no completed run; naming the file when the folder's
+    manifest.json does not verify (a folder without one, from an older release, is read)."""
     runs: list[RunSummary] = []
     for folder in map(Path, folders):
         if (folder / SUMMARY).is_file():
@@ -118,6 +120,7 @@ def _read_batch(folder: Path) -> list[RunSummary]:
 
 
 def _read_run(folder: Path, label: str) -> RunSummary:
+    require_intact(folder)  # a folder whose manifest fails is refused naming the file (cosim.manifest)
     path = folder / SUMMARY
     try:
         summary = json.loads(path.read_text())

@@ -230,12 +230,12 @@ def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np
             rows.append(d.requests_per_hour * r.demand_weight * shape)
         return np.array(rows)
     if d.source == "eglb-workload":
-        root = loaders.dataset_path(data_dir, d.dataset, source=source)
+        root = loaders.dataset_path(data_dir, d.dataset, source=source, where="demand.dataset")
         workload = loaders.load_eglb(root, hours=None).workload_w
         workload = hourly_window(workload.to_frame(), times, root / "AI_workload.csv").iloc[:, 0].to_numpy()
         per_region = d.requests_per_hour * workload / workload.max()
         return np.array([per_region * r.demand_weight for r in regions])
-    path = loaders.dataset_path(data_dir, d.file, source=source)
+    path = loaders.dataset_path(data_dir, d.file, source=source, where="demand.file")
     frame = loaders.load_hourly_csv(path, columns=[r.name for r in regions], hours=len(times), start=times[0])
     return frame.to_numpy().T.copy()
 
@@ -262,7 +262,7 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
         frames = synthetic_signals(list(dict.fromkeys(sites)), times[0], len(times), scenario.seed)
     elif s.source == "eglb":
         _check_sites(scenario, loaders.EGLB_LOCATIONS, "is not an E-GLB location", source)
-        root = loaders.dataset_path(data_dir, s.dataset, source=source)
+        root = loaders.dataset_path(data_dir, s.dataset, source=source, where="signals.dataset")
         data = loaders.load_eglb(root, locations=tuple(dict.fromkeys(sites)))
         frames = {
             "price_usd_per_mwh": hourly_window(data.price_usd_per_mwh, times, root / "price"),
@@ -271,8 +271,9 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
         }
     else:
         frames = {}
-        for name, file in (("price_usd_per_mwh", s.price_file), ("carbon_kg_per_kwh", s.carbon_file), ("wue_l_per_kwh", s.wue_file)):
-            path = loaders.dataset_path(data_dir, file, source=source)
+        for name, field, file in (("price_usd_per_mwh", "price_file", s.price_file), ("carbon_kg_per_kwh", "carbon_file", s.carbon_file),
+                                  ("wue_l_per_kwh", "wue_file", s.wue_file)):
+            path = loaders.dataset_path(data_dir, file, source=source, where=f"signals.{field}")
             frames[name] = loaders.load_hourly_csv(
                 path, columns=list(dict.fromkeys(sites)), hours=len(times), start=times[0],
                 nonnegative=name != "price_usd_per_mwh",  # negative prices occur (as in E-GLB)

@@ -243,7 +243,7 @@ def _region_latency_ms(scenario: Scenario, *, data_dir: Path | None, source: str
         places.append(latency.Place(f"dc:{d.name}", "datacenter", d.location.lat, d.location.lon, cfg.codes.get(d.name)))
     options = {"route_inflation": cfg.route_inflation or ROUTE_INFLATION, "km_per_ms": cfg.fiber_km_per_ms}
     if cfg.source == "measured":
-        path = loaders.dataset_path(data_dir, cfg.rtt_file, source=source)
+        path = loaders.dataset_path(data_dir, cfg.rtt_file, source=source, where="latency.rtt_file")
         rtt = load_rtt_matrix(path)
         try:
             graph = latency.latency_graph(places, source="measured", rtt=rtt, **options)

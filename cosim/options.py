@@ -15,6 +15,16 @@ MODES = ("offline", "online")
 COUPLINGS = ("open", "lagged", "iterate")
 
 
+MAX_OPERATORS = 1000
+"""The most operators sharing the sites (--operators, a sweep's operators axis)."""
+
+MAX_DAMPING = 1e6
+"""The largest online switching cost (--damping), in units of the hour's typical arc cost."""
+
+MAX_ELASTICITY = 1000.0
+"""The largest price elasticity (--elasticity, a sweep's elasticity axis; the scenario's
+demand.price_elasticity has the same limit)."""
+
 class RunOptions(BaseModel):
     """One run's options. `mode`: offline (full-horizon plans replayed through the grids)
     or online (hour by hour); `coupling`: what online operators see (default lagged with
@@ -54,14 +64,14 @@ class RunOptions(BaseModel):
                 raise InputError("--ai-share", f"{self.ai_share:g}", "a share of the grids' demand: > 0 (and below 10)")
             if not grids:
                 raise InputError("--ai-share", f"{self.ai_share:g}", "needs simulated grids (signals: grids)")
-        if self.operators < 1:
-            raise InputError("--operators", str(self.operators), "at least one operator")
-        if not (math.isfinite(self.damping) and self.damping >= 0):
-            raise InputError("--damping", f"{self.damping:g}", "a switching cost >= 0")
+        if not 1 <= self.operators <= MAX_OPERATORS:
+            raise InputError("--operators", str(self.operators), f"at least one operator, at most {MAX_OPERATORS:,}")
+        if not (math.isfinite(self.damping) and 0 <= self.damping <= MAX_DAMPING):
+            raise InputError("--damping", f"{self.damping:g}", f"a switching cost >= 0 (at most {MAX_DAMPING:g})")
         if self.max_shift is not None and not 0 <= self.max_shift <= 1:
             raise InputError("--max-shift", f"{self.max_shift:g}", "a share of each user's demand, 0 to 1")
-        if self.elasticity is not None and not (math.isfinite(self.elasticity) and self.elasticity >= 0):
-            raise InputError("--elasticity", f"{self.elasticity:g}", "an elasticity >= 0")
+        if self.elasticity is not None and not (math.isfinite(self.elasticity) and 0 <= self.elasticity <= MAX_ELASTICITY):
+            raise InputError("--elasticity", f"{self.elasticity:g}", f"an elasticity >= 0 (at most {MAX_ELASTICITY:g})")
         coupling = self._coupling(grids)
         if self.sequential and coupling != "lagged":
             raise InputError("--sequential", f"--mode {self.mode} --coupling {coupling}",

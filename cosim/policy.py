@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
-
-from cosim.fields import NonNegative, Norm, Positive, StrictModel, parse_inf
+from cosim.fields import Norm, StrictModel, quantity
 
 ALGORITHMS = ("myopic", "dmd")
 """Online algorithms for the environmental norm over the horizon (cosim.glb.online)."""
@@ -20,11 +18,11 @@ POLICY_NAMES = ("cost-glb", "all-glb", "e-glb", "se-glb", "nearest", "min-price"
 class PolicyWeights(StrictModel):
     """Prices on carbon, water and quality loss, and the equity norms (SE-GLB)."""
 
-    mu_carbon_usd_per_t: NonNegative = 1500.0
-    mu_water_usd_per_m3: NonNegative = 60.0
-    social_weight_usd: NonNegative = 1.0
+    mu_carbon_usd_per_t: quantity("USD/t", 1e9, ge=0) = 1500.0
+    mu_water_usd_per_m3: quantity("USD/m3", 1e9, ge=0) = 60.0
+    social_weight_usd: quantity("USD", 1e12, ge=0) = 1.0
     """USD per point of request-averaged quality loss, per hour, inside the social norm."""
-    energy_weight: NonNegative = 1.0
+    energy_weight: quantity("", 1e6, ge=0) = 1.0
     """Multiplies the energy cost (1 = dollars as billed)."""
     q_social: Norm = 2.0
     q_env: Norm = 2.0
@@ -34,10 +32,5 @@ class PolicyWeights(StrictModel):
     norm_scale: Literal["entries", "none"] = "entries"
     """entries: Lq norms times m^(1-1/q), so q = 1 is the sum and q = inf is m x max;
     none: the plain norm (q = inf is the max)."""
-    moving_cost_usd_per_request_per_1000km: NonNegative = 0.0
-    unserved_penalty_usd_per_request: Positive = 10.0
-
-    @field_validator("q_social", "q_env", mode="before")
-    @classmethod
-    def _norm_inf(cls, v: object) -> object:
-        return parse_inf(v)
+    moving_cost_usd_per_request_per_1000km: quantity("USD", 1e6, ge=0) = 0.0
+    unserved_penalty_usd_per_request: quantity("USD", 1e9, gt=0) = 10.0

@@ -15,6 +15,7 @@ import pandas as pd
 from cosim.errors import InputError
 from cosim.fiber import FIBER_KM_PER_MS, ROUTE_INFLATION, fiber_rtt_ms
 from cosim.loaders import read_csv_records
+from grids.files import header_hint
 from grids.geo import great_circle_km
 
 __all__ = ["AZURE_REGIONS", "backbone_coords", "compare_with_measured", "load_rtt_matrix", "symmetric_rtt"]
@@ -113,7 +114,7 @@ def load_rtt_matrix(path: str | Path) -> pd.DataFrame:
         raise InputError(path, "header", "the file is empty (a header row is needed)")
     header = [name.strip() for name in records[0]]
     if header[0] != _HEADER_FIRST:
-        raise InputError(path, "header", f"first cell must be {_HEADER_FIRST!r}, found {header[0]!r}")
+        raise InputError(path, "header", f"first cell must be {_HEADER_FIRST!r}; {header_hint(header, [_HEADER_FIRST])}")
     columns = header[1:]
     if not columns:
         raise InputError(path, "header", "no destination columns after 'Source'")

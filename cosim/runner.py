@@ -100,10 +100,11 @@ class RunResult:
     baseline_metrics: dict | None = None  # the `nearest` baseline's METRICS, where grids are simulated
 
 
-def provenance(scenario: Scenario, source: str | Path) -> dict:
+def provenance(scenario: Scenario, source: str | Path, command_line: str | None = None) -> dict:
     """summary.json's `provenance`: what produced a run. gridshift's installed version, the
     scenario file as given, the SHA-256 of the scenario as run (its JSON after --hours and
-    --start: two runs with equal digests ran the same scenario), its seed, and the UTC time
+    --start: two runs with equal digests ran the same scenario), its seed, the command line
+    (sys.argv as given, shell-quoted; null when not run from a command) and the UTC time
     the summary was written (ISO 8601)."""
     try:
         version = importlib.metadata.version("gridshift")
@@ -114,6 +115,7 @@ def provenance(scenario: Scenario, source: str | Path) -> dict:
         "scenario_file": str(source),
         "scenario_sha256": hashlib.sha256(scenario.model_dump_json().encode()).hexdigest(),
         "seed": scenario.seed,
+        "command_line": command_line,
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -136,6 +138,7 @@ def run_scenario(
     on_policy: Callable[[str], None] | None = None,
     on_hour: Callable[[], None] | None = None,
     label: str | None = None,
+    command_line: str | None = None,
 ) -> RunResult:
     """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
@@ -147,7 +150,7 @@ def run_scenario(
     coupling also solve the offline problem, so each policy reports its online-to-offline
     objective ratio (>= 1 up to solver tolerance). *label* names the run in the warnings
     raised while it runs (default: the scenario's name; cosim.run_warnings):
-    ``LABEL: policy P, hour H: ...``.
+    ``LABEL: policy P, hour H: ...``. *command_line* is recorded in the provenance.
     """
     source = scenario.source_file if source is None else source
     grids_on = scenario.signals.source == "grids"
@@ -227,7 +230,7 @@ def run_scenario(
                                                     "social_weight_usd": inst.weights.social_weight_usd},
             baseline=None if baseline is None else {"policy": BASELINE, "metrics": result.baseline_metrics},
             options=options.model_dump(mode="json"),
-            provenance=provenance(scenario, source),
+            provenance=provenance(scenario, source, command_line),
         )
     return result
 

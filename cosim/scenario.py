@@ -16,7 +16,8 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from cosim.errors import InputError
-from cosim.fields import Country, NonNegative, Positive, StrictModel, parse_inf
+from cosim.fields import MAX_HOURS, MAX_SEED, Country, StrictModel, count, quantity
+from cosim.paths import FOLDER_NAME_RULE, is_folder_name
 from cosim.policy import POLICY_NAMES, PolicyWeights
 from cosim.scenario_errors import FieldError as _FieldError
 from cosim.scenario_errors import input_error
@@ -25,21 +26,21 @@ from cosim.scenario_errors import input_error
 class Location(StrictModel):
     """A point on the globe, in degrees."""
 
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: quantity("degrees", 90, ge=-90, le=90)
+    lon: quantity("degrees", 180, ge=-180, le=180)
 
 
 class Model(StrictModel):
     """An AI model that data centers can host."""
 
     name: str
-    energy_wh_per_request: Positive
+    energy_wh_per_request: quantity("Wh", 1e6, gt=0)
     """IT energy per request, Wh (before PUE)."""
-    resources_per_request: Positive
+    resources_per_request: quantity("capacity units", 1e12, gt=0)
     """Capacity used per request, in the unit of DataCenter.capacity_per_hour."""
-    quality_score: float
+    quality_score: quantity("points", 1e6)
     """Benchmark score; the quality loss s_k is the best model's score minus this (points)."""
-    inference_ms: NonNegative = 0.0
+    inference_ms: quantity("ms", 1e9, ge=0) = 0.0
     """L_inference of Luo & Cheng: time to the answer (or first token) on this model, ms."""
 
 
@@ -64,7 +65,7 @@ class PandapowerGrid(StrictModel):
     kind: Literal["pandapower"]
     file: str
     """The net, relative to the data dir: pandapower JSON (.json) or MATPOWER (.m, .mat)."""
-    bus: Annotated[int, Field(ge=0)]
+    bus: count("bus index", 10**9, ge=0)
     """The net's bus index of this data center."""
     timeseries: str | None = None
     """Hourly load and availability (`time`, `load:<index>`, `sgen:<index>`, `gen:<index>`),
@@ -75,7 +76,7 @@ class RtsGmlcGrid(StrictModel):
     """The RTS-GMLC test system from the data dir (rts-gmlc/), the site at one of its buses."""
 
     kind: Literal["rts-gmlc"]
-    bus: Annotated[int, Field(ge=0)]
+    bus: count("bus id", 10**9, ge=0)
     """The RTS bus id of this data center (101 ... 325)."""
 
 
@@ -87,10 +88,10 @@ class DataCenter(StrictModel):
 
     name: str
     location: Location | None = None
-    pue: Annotated[float, Field(ge=1)] = 1.1
-    servers: Annotated[int, Field(gt=0)] | None = None
-    server_power_kw: Positive | None = None
-    capacity_per_hour: Positive | None = None
+    pue: quantity("", 100, ge=1) = 1.1
+    servers: count("servers", 10**9, gt=0) | None = None
+    server_power_kw: quantity("kW", 1e5, gt=0) | None = None
+    capacity_per_hour: quantity("capacity units per hour", 1e15, gt=0) | None = None
     """Resource capacity per hour; defaults to servers x 3600 (server-seconds)."""
     models: list[str] | None = None
     """Hosted models; all models when omitted."""
@@ -98,7 +99,7 @@ class DataCenter(StrictModel):
     """Column of the signal source for this site; defaults to the data center's name."""
     country: Country | None = None
     """Where the site is, for legal rules (data residency)."""
-    queue_ms: NonNegative = 0.0
+    queue_ms: quantity("ms", 1e9, ge=0) = 0.0
     """L_queue of Luo & Cheng: queueing delay at this site, ms."""
     capacity_class: str = "cloud"
     """A label tiers can require (system mask), e.g. cloud, edge, hyperscale."""
@@ -133,10 +134,10 @@ class Region(StrictModel):
 
     name: str
     location: Location | None = None
-    utc_offset_h: Annotated[float, Field(ge=-12, le=14)] = 0.0
+    utc_offset_h: quantity("h", 14, ge=-12, le=14) = 0.0
     local_datacenter: str | None = None
     """The data center that serves this region when nothing is relocated."""
-    demand_weight: Positive = 1.0
+    demand_weight: quantity("", 1e9, gt=0) = 1.0
     """Relative size of this region's demand for the `profile` and `eglb-workload` sources."""
     country: Country | None = None
     """Where the users are, for legal rules (data residency)."""
@@ -148,21 +149,21 @@ class Demand(StrictModel):
     """Where each region's hourly requests come from."""
 
     source: Literal["profile", "eglb-workload", "csv"] = "profile"
-    requests_per_hour: Positive = 1.0
+    requests_per_hour: quantity("requests/h", 1e15, gt=0) = 1.0
     """profile: mean requests per hour for a region of weight 1.
     eglb-workload: requests per hour at the trace's peak power, per region."""
-    peak_to_mean: Annotated[float, Field(ge=1)] = 1.0
+    peak_to_mean: quantity("", 1000, ge=1) = 1.0
     """profile: daily peak over daily mean (a cosine over the local day)."""
-    peak_hour_local: Annotated[float, Field(ge=0, lt=24)] = 14.0
+    peak_hour_local: quantity("h", 24, ge=0, lt=24) = 14.0
     dataset: str = "eglb"
     """eglb-workload: dataset folder under the data dir."""
     file: str | None = None
     """csv: hourly file (a `time` column, one column per region), relative to the data dir."""
-    price_elasticity: NonNegative = 0.0
+    price_elasticity: quantity("", 1000, ge=0) = 0.0
     """Co-simulation: elasticity of a user's requests to the price per request it pays (0: fixed)."""
-    list_price_usd_per_request: Positive = 0.001
+    list_price_usd_per_request: quantity("USD", 1e6, gt=0) = 0.001
     """Co-simulation: what a request costs users before tier discounts; energy cost passes through on top."""
-    tier_sensitivity: NonNegative = 0.0
+    tier_sensitivity: quantity("", 1e6, ge=0) = 0.0
     """Co-simulation: logit weight on a tier's price (over the list price) when users choose
     their tier (0: every tier keeps its share)."""
 
@@ -200,39 +201,34 @@ class Tier(StrictModel):
     budget, a number of rounds and the state that moves when served away from home."""
 
     name: str
-    share: Annotated[float, Field(ge=0, le=1)] = 1.0
+    share: quantity("", 1, ge=0, le=1) = 1.0
     """Share of each region's requests in this tier; the tiers' shares add up to 1."""
-    tau_ms: Annotated[float, Field(gt=0)] = math.inf
+    tau_ms: quantity("ms", 1e9, allow_inf=True, gt=0) = math.inf
     """Latency budget tau, ms: a site is feasible iff L <= tau ("inf" = no budget)."""
-    rounds: Annotated[int, Field(ge=1)] = 1
+    rounds: count("rounds", 10**6, ge=1) = 1
     """m: service-to-compute round trips per request (multi-round interactions)."""
-    access_ms: NonNegative = 0.0
+    access_ms: quantity("ms", 1e9, ge=0) = 0.0
     """Last-mile RTT from the client to the region's network, ms (added to L_cs)."""
-    state_mb: NonNegative = 0.0
+    state_mb: quantity("MB", 1e9, ge=0) = 0.0
     """Session state moved per request served away from the local site, MB."""
-    payload_kb: NonNegative = 0.0
+    payload_kb: quantity("kB", 1e12, ge=0) = 0.0
     """Request plus response carried across regions per relocated request, kB."""
-    cache_loss_usd_per_request: NonNegative = 0.0
+    cache_loss_usd_per_request: quantity("USD", 1e6, ge=0) = 0.0
     """Cost of a cold cache (KV or prompt cache) per relocated request, USD."""
-    delay_usd_per_request_per_s: NonNegative = 0.0
+    delay_usd_per_request_per_s: quantity("USD/s", 1e6, ge=0) = 0.0
     """gamma of Luo & Cheng: USD per request per second of network and queueing latency."""
     capacity_classes: list[str] | None = None
     """Data-center classes this tier may use (system mask); any when omitted."""
-    discount: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    discount: quantity("", 1, ge=0, lt=1) = 0.0
     """Share off the list price for requests in this tier (co-simulation tier choice)."""
-
-    @field_validator("tau_ms", mode="before")
-    @classmethod
-    def _tau_inf(cls, v: object) -> object:
-        return parse_inf(v)
 
 
 class Frictions(StrictModel):
     """Migration frictions priced per relocated request, on top of the tiers' own."""
 
-    egress_usd_per_gb: NonNegative = 0.0
+    egress_usd_per_gb: quantity("USD/GB", 1e6, ge=0) = 0.0
     """Inter-region transfer price for state and payload, USD/GB."""
-    replica_usd_per_request: NonNegative = 0.0
+    replica_usd_per_request: quantity("USD", 1e6, ge=0) = 0.0
     """Keeping a model replica warm away from home, amortized per relocated request, USD."""
 
 
@@ -241,9 +237,9 @@ class Latency(StrictModel):
 
     source: Literal["coordinates", "measured"] = "coordinates"
     """coordinates: great-circle fiber estimate; measured: a P50 RTT matrix (Azure's by default)."""
-    route_inflation: Positive | None = None
+    route_inflation: quantity("", 100, gt=0) | None = None
     """Fiber route length over great-circle distance; the calibrated default when omitted."""
-    fiber_km_per_ms: Positive = 200.0
+    fiber_km_per_ms: quantity("km/ms", 300, gt=0) = 200.0
     rtt_file: str = "azure-latency/p50_rtt_ms.csv"
     """measured: the RTT matrix, relative to the data dir."""
     codes: dict[str, str] = {}
@@ -326,10 +322,12 @@ class Scenario(StrictModel):
     """A whole scenario file, validated: names resolve, tier shares add up to 1, rules bind."""
 
     name: str
+    """Names the output folder cosim-out/<name> without --out: a folder name (cosim.paths.FOLDER_NAME)."""
     description: str = ""
     start: datetime = datetime(2022, 9, 22, tzinfo=UTC)
-    hours: Annotated[int, Field(gt=0)]
-    seed: Annotated[int, Field(ge=0)] = 0
+    hours: count("hours", MAX_HOURS, gt=0)
+    """The horizon, hours (at most ten years of hours, :data:`cosim.fields.MAX_HOURS`)."""
+    seed: count("", MAX_SEED, ge=0) = 0
     models: Annotated[list[Model], Field(min_length=1)]
     datacenters: Annotated[list[DataCenter], Field(min_length=1)]
     regions: Annotated[list[Region], Field(min_length=1)]
@@ -351,6 +349,13 @@ class Scenario(StrictModel):
         """The file this scenario was read from (``<scenario>`` when built in memory): what
         every InputError about it names, and the folder its relative paths start from."""
         return self._source
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        if not is_folder_name(v):  # it names the output folder, cosim-out/<name>
+            raise ValueError(f"{v!r} cannot name an output folder ({FOLDER_NAME_RULE})")
+        return v
 
     @field_validator("start")
     @classmethod
@@ -429,8 +434,11 @@ class Scenario(StrictModel):
             if place not in region_names and place not in dc_names:
                 raise _FieldError(f"latency.codes.{place}", f"'{place}' is neither a region nor a data center")
 
-    def with_hours(self, hours: int) -> Scenario:
-        """The same scenario cut to its first *hours* hours."""
+    def with_hours(self, hours: int, *, source: str = "--hours") -> Scenario:
+        """The same scenario cut to its first *hours* hours; InputError naming *source* when
+        *hours* is not a whole number from 1 to :data:`cosim.fields.MAX_HOURS`."""
+        if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_HOURS:
+            raise InputError(source, str(hours), f"a whole number of hours from 1 to {MAX_HOURS:,} (ten years)")
         return self.model_copy(update={"hours": hours})
 
     def with_start(self, start: str, *, source: str = "--start") -> Scenario:
@@ -439,13 +447,22 @@ class Scenario(StrictModel):
         try:
             when = _utc_hour(datetime.fromisoformat(start))
         except ValueError as exc:
-            raise InputError(source, start, str(exc) if "whole hour" in str(exc) else "not an ISO 8601 time") from None
+            reason = str(exc) if "whole hour" in str(exc) or "years" in str(exc) else "not an ISO 8601 time"
+            raise InputError(source, start, reason) from None
         return self.model_copy(update={"start": when})
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+"""The years a scenario may start in (UTC): with :data:`cosim.fields.MAX_HOURS` after it,
+a horizon stays inside the times pandas holds (to 2262)."""
 
 
 def _utc_hour(v: datetime) -> datetime:
     """*v* in UTC (naive = UTC); ValueError unless on a whole hour."""
     v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    if not FIRST_YEAR <= v.year <= LAST_YEAR:
+        raise ValueError(f"{v.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR} (a horizon must end "
+                         "before pandas' last time, 2262)")
     if (v.minute, v.second, v.microsecond) != (0, 0, 0):
         raise ValueError(f"{v.isoformat()} is not on a whole hour (the model is hourly)")
     return v

@@ -20,12 +20,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import TypeAdapter, ValidationError
+
 from cosim.errors import InputError
-from cosim.options import COUPLINGS, MODES
-from cosim.policy import POLICY_NAMES
-from cosim.scenario import Scenario, parse_scenario
-from cosim.scenario_files import load_scenario, resolve_scenario_path
-from grids.files import read_yaml
+from cosim.fields import MAX_HOURS, field_adapter
+from cosim.options import COUPLINGS, MAX_OPERATORS, MODES
+from cosim.paths import FOLDER_NAME_RULE, is_folder_name
+from cosim.policy import POLICY_NAMES, PolicyWeights
+from cosim.scenario import Demand, Scenario, Tier, parse_scenario
+from cosim.scenario_files import MAX_VALUES, base_scenario_path, load_scenario, resolve_scenario_path
+from grids.files import key_line, read_yaml
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,22 @@ AXES: dict[str, Axis] = {
     "seed": Axis("seed", "BIGINT", "the scenario's seed (>= 0)"),
 }
 """Known axes, in the order their columns appear in the catalog."""
+
+AXIS_FIELDS: dict[str, TypeAdapter] = {
+    "q": field_adapter(PolicyWeights, "q_social"),
+    "q_social": field_adapter(PolicyWeights, "q_social"),
+    "q_env": field_adapter(PolicyWeights, "q_env"),
+    "tau": field_adapter(Tier, "tau_ms"),
+    "mu_carbon": field_adapter(PolicyWeights, "mu_carbon_usd_per_t"),
+    "mu_water": field_adapter(PolicyWeights, "mu_water_usd_per_m3"),
+    "elasticity": field_adapter(Demand, "price_elasticity"),
+    "seed": field_adapter(Scenario, "seed"),
+}
+"""Axes that set a scenario field -> the field's own validator (type, limits, unit): a
+value goes through the same checks as in a scenario file, before any run is expanded."""
+
+MAX_RUNS = 100_000
+"""The most runs one sweep may expand to."""
 
 COMBINES = ("grid", "list")
 _FIELDS = ("name", "description", "base", "hours", "mode", "combine", "masks", "axes")
@@ -98,9 +118,10 @@ class Sweep:
     runs: list[Run] = field(default_factory=list)
 
 
-def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
+def load_sweep(path: str | Path, *, hours: int | None = None, allow_outside: bool = False) -> Sweep:
     """Read, validate and expand a sweep file (a path, or a shipped sweep by name, as for
-    scenarios); *hours* overrides the sweep's `hours`."""
+    scenarios); *hours* overrides the sweep's `hours`. Its `base` lies next to it or among
+    the shipped scenarios, as `extends:` (cosim.paths), unless *allow_outside*."""
     path = resolve_scenario_path(path)
     data = _read(path)
     for key in data:
@@ -109,13 +130,12 @@ def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
     base_name = data.get("base")
     if not isinstance(base_name, str) or not base_name:
         raise InputError(path, "base", "names the base scenario: a path relative to this file or a shipped scenario")
-    relative = path.parent / base_name
-    base_path = relative if relative.exists() else _resolve(path, base_name)
-    base = load_scenario(base_path)
+    base_path = base_scenario_path(path, base_name, where="base", allow_outside=allow_outside)
+    base = load_scenario(base_path, allow_outside=allow_outside)
     hours = data.get("hours") if hours is None else hours
     if hours is not None:
-        if not isinstance(hours, int) or isinstance(hours, bool) or hours < 1:
-            raise InputError(path, "hours", f"a whole number of hours >= 1, not {hours!r}")
+        if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_HOURS:
+            raise InputError(path, "hours", f"a whole number of hours from 1 to {MAX_HOURS:,} (ten years), not {hours!r}")
         base = base.with_hours(hours)
     mode = data.get("mode", "offline")
     if mode not in MODES:
@@ -138,8 +158,10 @@ def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
                 raise
             raise InputError(path, f"masks.{mask_name}.{exc.where}", exc.reason) from None
     name = data.get("name", path.stem)
-    if not isinstance(name, str) or not name:
-        raise InputError(path, "name", "a non-empty string")
+    if not is_folder_name(name):  # it names the batch folder, cosim-out/<name>
+        given = "the file name" if "name" not in data else "name"
+        raise InputError(path, "name", f"{given} {name!r} cannot name a folder ({FOLDER_NAME_RULE})"
+                         + ("; set name:" if "name" not in data else ""))
 
     rows = _combine(path, axes, combine)
     if "policy" not in axes:  # each run is one policy: without the axis, the base's policies
@@ -155,17 +177,10 @@ def load_sweep(path: str | Path, *, hours: int | None = None) -> Sweep:
 
 
 def _read(path: Path) -> dict:
-    data = read_yaml(path)
+    data = read_yaml(path, max_nodes=MAX_VALUES)
     if not isinstance(data, dict):
         raise InputError(path, "(top level)", "a sweep is a mapping with base, axes, ...")
     return data
-
-
-def _resolve(path: Path, base_name: str) -> Path:
-    try:
-        return resolve_scenario_path(base_name)
-    except InputError:
-        raise InputError(path, "base", f"'{base_name}' not found (neither a path next to this file nor a shipped scenario)") from None
 
 
 def _axes(path: Path, axes) -> dict[str, list]:
@@ -176,11 +191,45 @@ def _axes(path: Path, axes) -> dict[str, list]:
             raise InputError(path, f"axes.{name}", f"unknown axis (known: {', '.join(AXES)})")
         if not isinstance(values, list) or not values:
             raise InputError(path, f"axes.{name}", "a non-empty list of values")
+        for n, value in enumerate(values):
+            reason = _axis_value_problem(name, value)
+            if reason is not None:
+                raise InputError(_at(path, ("axes", name, n)), f"axes.{name}.{n}", reason)
     return dict(axes)
+
+
+def _axis_value_problem(name: str, value) -> str | None:
+    """Why *value* cannot be a value of axis *name* (the field it sets refuses it, or it is
+    not a number in the axis' range), or None. Names (mask, policy...) are checked later."""
+    adapter = AXIS_FIELDS.get(name)
+    if adapter is not None:
+        if isinstance(value, bool):
+            return f"a number, not {value!r}"
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            return exc.errors()[0]["msg"].removeprefix("Value error, ")
+    if name == "ai_share" and not (_number(value) and 0 < value < 10):
+        return f"a share of the grids' demand, > 0 and below 10, not {value!r}"
+    if name == "operators" and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_OPERATORS):
+        return f"a whole number of operators from 1 to {MAX_OPERATORS:,}, not {value!r}"
+    return None
+
+
+def _at(path: Path, loc: tuple) -> str:
+    """``FILE:LINE`` of *loc* in the sweep file *path* (the file alone when not found)."""
+    try:
+        found = key_line(path.read_text(encoding="utf-8"), loc)
+    except (OSError, UnicodeDecodeError):
+        found = None
+    return f"{path}:{found[1]}" if found else str(path)
 
 
 def _combine(path: Path, axes: dict[str, list], combine: str) -> list[dict]:
     names = list(axes)
+    runs = math.prod(len(v) for v in axes.values()) if combine == "grid" else max(len(v) for v in axes.values())
+    if runs > MAX_RUNS:
+        raise InputError(path, "axes", f"{runs:,} combinations, more than the {MAX_RUNS:,} runs one sweep may hold")
     if combine == "grid":
         return [dict(zip(names, values)) for values in itertools.product(*axes.values())]
     lengths = {len(v) for v in axes.values()}
@@ -299,14 +348,18 @@ def _describe(row: dict) -> str:
 
 def run_id(scenario: Scenario, params: dict, options: dict) -> str:
     """Readable parts (the swept values) and a hash of everything that defines the run: the
-    resolved scenario, the policy and the runner's options. Same inputs, same id. Fields
+    resolved scenario, the policy and the runner's options. Same inputs, same id. It is a
+    safe folder name under DIR/runs/: letters, digits, '.', '+', '-', '_', starting with a
+    letter or digit (whatever a mask's name or an axis value holds). Fields
     at their defaults are left out of the hash, so a field added later with a default
     (as a data center's `grid`) leaves the ids of existing runs as they were."""
     key = json.dumps({"scenario": scenario.model_dump(exclude_defaults=True), "params": params, "options": options},
                      sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     parts = [_slug(name, value) for name, value in params.items()]
-    readable = "_".join(p for p in parts if p)[:80]
+    # never a leading dot: temporary folder names start with one (cosim.folder_transaction),
+    # so no cleanup can take a run for a leftover, and no run folder is hidden
+    readable = "_".join(p for p in parts if p)[:80].lstrip(".")
     return f"{readable}_{digest}" if readable else digest
 
 
@@ -314,4 +367,6 @@ def _slug(name: str, value) -> str:
     text = f"{value:g}" if isinstance(value, float) else str(value)
     if name not in ("mask", "policy", "mode", "coupling"):
         text = f"{name.replace('_', '')}{text}"
-    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-")[:32]
+    # a folder name part: no separator, no control character, no leading '.' (no '..', no
+    # hidden or temporary folder such as batch's .tmp-*), no leading '-'
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip(".-")[:32].strip(".-")

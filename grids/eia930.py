@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from grids.errors import InputError
+from grids.files import header_hint
 
 FUEL_COLUMNS: dict[str, str] = {"WND": "wind", "SUN": "solar", "WAT": "hydro", "OIL": "oil", "NG": "gas", "COL": "coal",
                                 "NUC": "nuclear", "OTH": "other"}
@@ -137,6 +138,9 @@ def _read_csv(path: str | Path, source: str) -> pd.DataFrame:
     if not len(raw):
         raise InputError(source, "file", "no data rows")
     names = [str(c).strip() for c in raw.columns[1:]]
+    if not set(names) & set(FUEL_COLUMNS):  # not an EIA-930 file: its header is not echoed
+        raise InputError(source, "columns", f"no fuel column (known: {', '.join(FUEL_COLUMNS)}); "
+                                            f"{header_hint(names, FUEL_COLUMNS)}")
     seen = set()
     for name in names:
         base = name.split(".")[0] if name.split(".")[-1].isdigit() and name.split(".")[0] in FUEL_COLUMNS else name

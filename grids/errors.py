@@ -22,3 +22,10 @@ class InputError(Exception):
 class DataWarning(UserWarning):
     """Something in the inputs the user should know of, not an error: a grid that had to
     shed load in some hour, for instance. Captured into summary.json's "notes"."""
+
+
+class SolverInputError(ValueError):
+    """A number about to reach a solver (an optimizer's or a dispatch's input) that is NaN or
+    infinite although the inputs were validated: an internal error (the CLI's exit code 1,
+    one line), naming the array and the element, e.g. ``energy_kwh_per_request has inf at
+    model 2 ('big')``. A ValueError, as the checks it replaces raised."""

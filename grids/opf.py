@@ -127,6 +127,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 import warnings
 from collections.abc import Mapping
@@ -140,7 +141,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
-from grids.errors import DataWarning
+from grids.errors import DataWarning, SolverInputError
 
 if TYPE_CHECKING:
     from pandapower.auxiliary import pandapowerNet
@@ -261,13 +262,13 @@ def _as_index_array(values, index: pd.Index, what: str, region: str) -> tuple[np
         if values.shape != (len(index),):
             raise ValueError(f"{region}: {what}: an array needs one value per element ({len(index)}), got shape {values.shape}")
         if not np.isfinite(values).all():
-            raise ValueError(f"{region}: {what}: values must be finite numbers")
+            raise _non_finite(region, what, index, values)
         return np.arange(len(index)), values.astype(float, copy=False)
     if isinstance(values, pd.Series):
         if values.index.equals(index):
             vals = values.to_numpy(float)
             if not np.isfinite(vals).all():
-                raise ValueError(f"{region}: {what}: values must be finite numbers")
+                raise _non_finite(region, what, index, vals)
             return np.arange(len(index)), vals
         keys, vals = values.index, values.to_numpy(float)
     else:
@@ -278,8 +279,16 @@ def _as_index_array(values, index: pd.Index, what: str, region: str) -> tuple[np
         missing = [k for k, p in zip(keys, pos) if p < 0]
         raise ValueError(f"{region}: {what}: unknown index {missing[:5]}")
     if not np.isfinite(vals).all():
-        raise ValueError(f"{region}: {what}: values must be finite numbers")
+        raise _non_finite(region, what, pd.Index(keys), vals)
     return pos, vals
+
+
+def _non_finite(region: str, what: str, index: pd.Index, vals: np.ndarray) -> SolverInputError:
+    """The dispatch input *what* of *region* has a NaN or infinite value: name the first."""
+    vals = np.asarray(vals, dtype=float)
+    k = int(np.flatnonzero(~np.isfinite(vals))[0])
+    element = f" at element {index[k]}" if len(vals) == len(index) else ""
+    return SolverInputError(f"{region}: dispatch input {what} has {vals[k]}{element} (values must be finite numbers)")
 
 
 class Dispatcher:
@@ -751,6 +760,8 @@ class Dispatcher:
             loads = loads.copy()
             loads[pos] = vals
         if load_scale is not None:
+            if not math.isfinite(float(load_scale)):
+                raise SolverInputError(f"{self.name}: dispatch input load_scale is {load_scale} (a finite factor)")
             loads = loads * float(load_scale)
         lw = np.where(self._load_active, loads, 0.0)
         D = self._other_fixed + np.bincount(self._load_bus, weights=lw, minlength=self.nb)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from grids.errors import InputError
+from grids.files import header_hint
 
 RTS_DATASET = "rts-gmlc"
 """Folder name of the dataset under the data dir."""
@@ -45,7 +46,7 @@ def read_table(path: Path, required: Iterable[str]) -> pd.DataFrame:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError(
-            path, "header", f"missing column(s) {', '.join(map(repr, missing))}; the file has {list(frame.columns)}"
+            path, "header", f"missing column(s) {', '.join(map(repr, missing))}; {header_hint(list(frame.columns), missing)}"
         )
     if frame.empty:
         raise InputError(path, "rows", "no data rows below the header")

@@ -6,7 +6,11 @@
 - a failing run is recorded with its error while the others complete;
 - a real `dask scheduler` and two `dask worker`s on loopback: the sweep through --scheduler,
   and a worker killed mid-sweep (the sweep still completes, every row ok);
-- an unreachable scheduler: exit 2, one line, nothing written.
+- an unreachable scheduler: exit 2, one line, nothing written; one that accepts TCP and
+  never answers: the same within the documented timeout (measured), and one that stops
+  answering mid-sweep ends the batch within HEARTBEAT_S + CALL_TIMEOUT_S;
+- "done" means the run's manifest verifies: a truncated summary.json or Parquet file is run
+  again (its catalog row replaced); a mask named `.tmp-x` keeps its run across reruns.
 """
 from __future__ import annotations
 
@@ -25,8 +29,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cosim.batch import dask_client, run_batch
+from cosim import batch as batch_module
+from cosim.batch import dask_client, pending, run_batch
 from cosim.catalog import CATALOG, HEADLINE, Catalog, read_runs
+from cosim.errors import InputError
+from cosim.folder_transaction import is_temporary
+from cosim.manifest import verify
 from cosim.runner import run_scenario
 from cosim.scenario_files import load_scenario
 from cosim.sweep import load_sweep
@@ -41,7 +49,7 @@ DASK = Path(sys.executable).with_name("dask")
 
 def write_sweep(folder: Path, body: str, name: str = "sweep.yaml") -> Path:
     path = folder / name
-    path.write_text(f"base: {PAPER10}\nhours: {HOURS}\n" + textwrap.dedent(body))
+    path.write_text(f"base: paper10\nhours: {HOURS}\n" + textwrap.dedent(body))
     return path
 
 
@@ -61,7 +69,8 @@ def catalog_rows(out: Path) -> pd.DataFrame:
 
 
 def tmp_dirs(out: Path) -> list[str]:
-    return sorted(p.name for p in (out / "runs").glob(".tmp-*"))
+    """The temporary folders of runs under way (cosim.folder_transaction's names)."""
+    return sorted(p.name for p in (out / "runs").iterdir() if is_temporary(p.name))
 
 
 # ======================================================================== LocalCluster
@@ -361,3 +370,148 @@ def test_a_catalog_held_by_a_running_batch_is_refused(tmp_path):
     assert_bad_input(proc, "catalog.duckdb: catalog: in use by another process")
     assert (out / CATALOG).read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == [CATALOG]
+
+
+# ======================================================================== done = the manifest verifies
+
+
+def test_damaged_runs_are_redone_and_a_dot_mask_keeps_its_run(tmp_path):
+    base = tmp_path / "syn.yaml"
+    base.write_text("extends: paper10\nname: syn\nsignals: {source: synthetic}\n")  # no grids: fast runs
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"base: {base}\nhours: {HOURS}\n" + textwrap.dedent("""
+        masks:
+          .tmp-x: {}
+          plain: {}
+        axes:
+          mask: [.tmp-x, plain]
+          policy: [nearest]
+    """))
+    spec = load_sweep(path)
+    dotted, plain = spec.runs
+    assert dotted.run_id.startswith("tmp-x_nearest_") and not is_temporary(dotted.run_id)  # never a leading dot
+    out = tmp_path / "out"
+    runs = out / "runs"
+
+    def run_all() -> tuple[list[str], list[str]]:
+        with Catalog(out) as catalog:
+            result = run_batch(spec, out, client, catalog)
+        return sorted(r["run_id"] for r in result.rows), sorted(result.skipped)
+
+    with dask_client(workers=1) as client:
+        assert run_all() == (sorted([dotted.run_id, plain.run_id]), [])
+        first = catalog_rows(out)
+        assert (first["status"] == "ok").all() and all(verify(runs / r.run_id) == [] for r in spec.runs)
+        summary = runs / dotted.run_id / "summary.json"
+        summary.write_bytes(summary.read_bytes()[:100])  # a truncated summary.json
+        table = runs / plain.run_id / "nearest" / "sites.parquet"
+        table.write_bytes(table.read_bytes()[:-10])  # a truncated Parquet file
+        assert [r.run_id for r in pending(spec, out)] == [dotted.run_id, plain.run_id]
+        assert run_all() == (sorted([dotted.run_id, plain.run_id]), [])  # both redone
+        second = catalog_rows(out)
+        assert len(second) == 2 and (second["status"] == "ok").all()
+        assert (second["finished_at"] > first["finished_at"]).all()  # the rows replaced
+        assert all(verify(runs / r.run_id) == [] for r in spec.runs)
+        assert json.loads(summary.read_text())["scenario"] == "syn"
+        assert run_all() == ([], sorted([dotted.run_id, plain.run_id]))  # now done: skipped, and kept
+    assert sorted(p.name for p in runs.iterdir()) == sorted([dotted.run_id, plain.run_id])
+
+
+# ======================================================================== a scheduler that never answers
+
+
+@contextmanager
+def silent_server():
+    """A TCP server on loopback that accepts every connection and never sends a byte."""
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held, stop = [], threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except (TimeoutError, OSError):
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def test_a_scheduler_that_accepts_and_never_answers_fails_within_the_timeout(tmp_path):
+    limit = batch_module.CONNECT_TIMEOUT_S
+    with silent_server() as address:
+        t0 = time.perf_counter()
+        with pytest.raises(InputError) as caught, dask_client(scheduler=address):
+            pass
+        elapsed = time.perf_counter() - t0
+        assert limit - 0.5 < elapsed < limit + 1.5, elapsed  # measured: the documented 5 s, not a hang
+        assert str(caught.value) == (f"--scheduler: {address}: unreachable within {limit:g} s "
+                                     "(TimeoutError: it accepted the connection but did not answer)")
+        sweep = write_sweep(tmp_path, "axes:\n  policy: [nearest]\n")
+        out = tmp_path / "out"
+        t0 = time.perf_counter()
+        proc = cosim("batch", sweep, "--scheduler", address, "--out", out, cwd=tmp_path)
+        assert time.perf_counter() - t0 < 60  # start-up + 5 s (it hung past 180 s)
+    assert_bad_input(proc, str(caught.value))
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_stops_answering_mid_sweep_ends_the_batch(tmp_path):
+    sweep = write_sweep(tmp_path, "axes:\n  policy: [se-glb]\n", name="long.yaml")
+    sweep.write_text(sweep.read_text().replace(f"hours: {HOURS}", "hours: 48"))  # a run that outlasts the wait
+    out = tmp_path / "out"
+    with dask_cluster(tmp_path, workers=1) as (address, _):
+        scheduler = next(p for p in _children_named(tmp_path, "scheduler.log"))
+        env = {k: v for k, v in os.environ.items() if k != "COSIM_DATA_DIR"}
+        driver = subprocess.Popen([sys.executable, "-m", "cosim.cli", "batch", str(sweep), "--scheduler", address,
+                                   "--out", str(out)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not ((out / "runs").is_dir() and tmp_dirs(out)):  # the run under way on the worker
+                assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
+                time.sleep(0.05)
+            os.kill(scheduler, signal.SIGSTOP)
+            stopped = time.perf_counter()
+            _, stderr = driver.communicate(timeout=120)
+            took = time.perf_counter() - stopped
+        finally:
+            os.kill(scheduler, signal.SIGCONT)
+            if driver.poll() is None:
+                driver.kill()
+                driver.wait()
+    limit = batch_module.HEARTBEAT_S + batch_module.CALL_TIMEOUT_S + 2 * batch_module.CALL_TIMEOUT_S  # + closing
+    assert took < limit, took
+    assert driver.returncode == 2 and "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]  # progress lines (no terminal), then the error
+    assert lines[-1] == (f"error: --scheduler: {address}: stopped answering (no reply within "
+                         f"{batch_module.CALL_TIMEOUT_S:g} s); the runs recorded so far stay, rerun to resume")
+    assert all(re.match(r"\d\d:\d\d:\d\d ", line) for line in lines[:-1]), lines
+
+
+def _children_named(folder: Path, log: str) -> list[int]:
+    """The pid of the process whose output goes to FOLDER/LOG (dask_cluster's scheduler)."""
+    target = os.path.realpath(folder / log)
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.path.realpath(entry / "fd" / "1") == target:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids

@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cosim.manifest import read_manifest, verify
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAPER10 = REPO_ROOT / "scenarios" / "paper10.yaml"
 HOURS = 6
@@ -106,7 +108,7 @@ def test_validate_csv_scenario_with_data_dir(tmp_path):
     )
     assert cosim("validate", scenario, "--data-dir", data, cwd=tmp_path).returncode == 0
     assert cosim("validate", scenario, cwd=tmp_path, env={"COSIM_DATA_DIR": str(data)}).returncode == 0
-    assert_bad_input(cosim("validate", scenario, cwd=tmp_path), f"{scenario}: dataset: ", "needs a data dir", "--data-dir")
+    assert_bad_input(cosim("validate", scenario, cwd=tmp_path), f"{scenario}: signals.price_file: ", "needs a data dir", "--data-dir")
     (data / "wue.csv").write_text("time,Texas\n" + f"{times[0]},nan\n")
     assert_bad_input(cosim("validate", scenario, "--data-dir", data, cwd=tmp_path),
                      str(data / "wue.csv"), "row 2, column Texas", "not a finite number")
@@ -189,26 +191,36 @@ def test_parquet_contract(runs):
         assert (gap.abs() <= 1e-6 * d["requests"]).all()
 
 
+VARYING_PROVENANCE = ("written_at", "command_line")  # when summary.json was written, and the --out it was given
+
+
 def _without_timing(text: str) -> list[str]:
-    pattern = re.compile(r'^\s*"(' + "|".join((*TIMING_KEYS, "written_at")) + ')":')
+    pattern = re.compile(r'^\s*"(' + "|".join((*TIMING_KEYS, *VARYING_PROVENANCE)) + ')":')
     return [line for line in text.splitlines() if not pattern.match(line)]
 
 
 def test_same_run_twice_same_outputs(runs):
+    """Determinism (docs/reliability.md): the same scenario and seed give byte-identical
+    Parquet files and the same summary.json byte for byte apart from the timing lines and
+    the provenance's written_at and command line (each on one line)."""
     a, b = (out / "summary.json" for out in runs)
     text_a, text_b = a.read_text(), b.read_text()
     assert _without_timing(text_a) == _without_timing(text_b)  # byte for byte, timing lines aside
     dropped = json.loads(text_a)
     for m in dropped["policies"].values():
         assert set(TIMING_KEYS) <= set(m["solve"])  # the lines removed above are really the timing ones
-    assert "written_at" in dropped["provenance"]  # when summary.json was written: the one other line that varies
+    assert set(VARYING_PROVENANCE) <= set(dropped["provenance"])  # the two other lines that vary
+    assert len(text_a.splitlines()) - len(_without_timing(text_a)) == 2 * text_a.count('"solve": {') + 2  # only those
+    command_lines = [json.loads(t)["provenance"]["command_line"] for t in (text_a, text_b)]
+    assert [c.replace(str(out), "OUT") for c, out in zip(command_lines, runs)] == [command_lines[0].replace(str(runs[0]), "OUT")] * 2
     for name in POLICIES:
         for table in ("allocations", "sites", "demand"):
-            pd.testing.assert_frame_equal(
-                pd.read_parquet(runs[0] / name / f"{table}.parquet"),
-                pd.read_parquet(runs[1] / name / f"{table}.parquet"),
-                check_exact=True,
-            )
+            first, second = (out / name / f"{table}.parquet" for out in runs)
+            assert first.read_bytes() == second.read_bytes(), (name, table)  # byte-identical files
+    manifests = [read_manifest(out) for out in runs]
+    assert {k: v for k, v in manifests[0].items() if k != "summary.json"} == \
+        {k: v for k, v in manifests[1].items() if k != "summary.json"}  # the same files, sizes and digests
+    assert all(verify(out) == [] for out in runs)
 
 
 # ======================================================================================

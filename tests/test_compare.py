@@ -164,7 +164,7 @@ def test_batch_folder(tmp_path):
     """Two 3-hour runs of a sweep over the mask, written by cosim.batch.run_one and recorded
     in the catalog as `cosim batch` records them."""
     sweep_file = tmp_path / "sweep.yaml"
-    sweep_file.write_text(f"base: {PAPER10}\nhours: 3\n" + textwrap.dedent("""
+    sweep_file.write_text("base: paper10\nhours: 3\n" + textwrap.dedent("""
         masks:
           latency-only: {}
           eu-residency: {mask: {rules: [{kind: jurisdiction, jurisdiction: EU}]}}
@@ -226,7 +226,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(two_runs, tmp_path):
 
 def test_a_batch_without_completed_runs_is_refused(tmp_path):
     sweep_file = tmp_path / "sweep.yaml"
-    sweep_file.write_text(f"base: {PAPER10}\nhours: 3\naxes:\n  policy: [se-glb]\n")
+    sweep_file.write_text("base: paper10\nhours: 3\naxes:\n  policy: [se-glb]\n")
     sweep = load_sweep(sweep_file)
     out = tmp_path / "batch"
     with Catalog(out) as catalog:

@@ -777,7 +777,7 @@ def test_summary_grid_feedback_keys(twice):
 def synthetic(tmp_path_factory):
     """paper10 with synthetic signals (no grids)."""
     path = tmp_path_factory.mktemp("synthetic") / "synthetic.yaml"
-    path.write_text(f"extends: {PAPER10}\nname: paper10-synthetic\nsignals: {{source: synthetic}}\n")
+    path.write_text("extends: paper10\nname: paper10-synthetic\nsignals: {source: synthetic}\n")
     return path
 
 

@@ -16,7 +16,7 @@ from cosim.glb import make_policy, solve_offline, solve_online
 from cosim.instance import build_instance
 from cosim.runner import run_scenario
 from cosim.scenario_files import load_scenario
-from tests.test_cli import REPO_ROOT, assert_bad_input, cosim
+from tests.test_cli import assert_bad_input, cosim
 
 EU = ("Belgium", "Netherlands", "Germany", "Denmark")
 POLICIES = ["cost-glb", "all-glb", "e-glb", "se-glb", "min-price"]
@@ -182,7 +182,7 @@ def test_cosim_frontier_refuses_bad_input(tmp_path, args, parts):
 
 def test_cosim_masks_refuses_a_rule_naming_an_unknown_region(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text(f"extends: {REPO_ROOT / 'scenarios' / 'paper10.yaml'}\nname: bad\n"
+    path.write_text("extends: paper10\nname: bad\n"
                     "mask: {rules: [{kind: local, regions: [Atlantis]}]}\n")
     assert_bad_input(cosim("masks", path, cwd=tmp_path), str(path), "mask.rules.0.regions", "unknown region 'Atlantis'")
 
@@ -192,7 +192,7 @@ def test_cosim_masks_refuses_a_malformed_latency_matrix(tmp_path):
     (data / "azure-latency").mkdir(parents=True)
     (data / "azure-latency" / "p50_rtt_ms.csv").write_text('"Source","am","bl"\nam,,85\nbl,83,fast\n')
     path = tmp_path / "measured.yaml"
-    path.write_text(f"extends: {REPO_ROOT / 'scenarios' / 'paper10.yaml'}\nname: measured\nlatency: {{source: measured}}\n")
+    path.write_text("extends: paper10\nname: measured\nlatency: {source: measured}\n")
     assert_bad_input(cosim("masks", path, "--data-dir", data, cwd=tmp_path), "p50_rtt_ms.csv", "row 3", "bl")
 
 
@@ -200,7 +200,7 @@ def test_cosim_masks_with_measured_latencies(tmp_path, data_dir):
     """The Azure matrix: paper10's sites attach to their nearest Azure region; US-EU pairs
     stay over the 60 ms interactive budget, Virginia-Georgia within it."""
     path = tmp_path / "measured.yaml"
-    path.write_text(f"extends: {REPO_ROOT / 'scenarios' / 'paper10.yaml'}\nname: measured\nlatency: {{source: measured}}\n")
+    path.write_text("extends: paper10\nname: measured\nlatency: {source: measured}\n")
     csv = tmp_path / "pairs.csv"
     proc = cosim("masks", path, "--data-dir", data_dir, "--csv", csv, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -212,6 +212,6 @@ def test_cosim_masks_with_measured_latencies(tmp_path, data_dir):
 
 def test_cosim_masks_refuses_an_unknown_matrix_code(tmp_path, data_dir):
     path = tmp_path / "measured.yaml"
-    path.write_text(f"extends: {REPO_ROOT / 'scenarios' / 'paper10.yaml'}\nname: measured\n"
+    path.write_text("extends: paper10\nname: measured\n"
                     "latency: {source: measured, codes: {Virginia: zz}}\n")
     assert_bad_input(cosim("masks", path, "--data-dir", data_dir, cwd=tmp_path), str(path), "latency.codes.Virginia", "'zz'")

@@ -217,7 +217,7 @@ def _short_singapore(tmp_path: Path) -> Path:
         if dc["name"] == "Singapore":
             dc["servers"] = 10
     path = tmp_path / "short_singapore.yaml"
-    path.write_text(yaml.safe_dump({"extends": str(PAPER10), "name": "short_singapore", "datacenters": datacenters,
+    path.write_text(yaml.safe_dump({"extends": "paper10", "name": "short_singapore", "datacenters": datacenters,
                                     "signals": {"source": "synthetic"}}))
     return path
 

@@ -58,7 +58,7 @@ def synthetic_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """paper10 with synthetic signals (no grids), 3 h, one policy, with --no-report."""
     base = tmp_path_factory.mktemp("run-synthetic")
     scenario = base / "synthetic.yaml"
-    scenario.write_text(f"extends: {PAPER10}\nname: paper10-synthetic\nsignals: {{source: synthetic}}\n")
+    scenario.write_text("extends: paper10\nname: paper10-synthetic\nsignals: {source: synthetic}\n")
     out = base / "out"
     proc = cosim("run", scenario, "--hours", 3, "--policy", "cost-glb", "--no-report", "--out", out, cwd=base)
     assert proc.returncode == 0, proc.stderr

@@ -96,7 +96,9 @@ def test_shipped_scenario_validates(path):
 
 def test_shipped_scenario_found_by_name():
     assert load_scenario("paper10").name == "paper10"
-    assert load_scenario("paper10.yaml").name == "paper10"
+    # a name ending in .yaml is a path: it must exist as given, never replaced by the shipped file (issue 16)
+    with pytest.raises(InputError, match="paper10.yaml: file: not found .*named bare: paper10"):
+        load_scenario("paper10.yaml")
 
 
 def test_paper10_is_the_se_glb_case_study(paper10):
@@ -601,7 +603,7 @@ def test_csv_fewer_rows_than_the_horizon(csv_world, file, columns):
 def test_csv_file_missing_under_data_dir(csv_world):
     data_dir, scenario = csv_world
     (data_dir / "wue.csv").unlink()
-    refused(lambda: build_csv(csv_world), scenario, "dataset", "'wue.csv' not found")
+    refused(lambda: build_csv(csv_world), scenario, "signals.wue_file", "'wue.csv' not found")
 
 
 def test_csv_source_needs_its_files():
@@ -611,21 +613,22 @@ def test_csv_source_needs_its_files():
 
 
 @pytest.mark.parametrize(
-    "overrides, name",
+    "overrides, field, name",
     [
-        ({"signals": {"source": "eglb"}}, "eglb"),
-        ({"demand": {"source": "eglb-workload", "dataset": "eglb"}}, "eglb"),
-        ({"demand": {"source": "csv", "file": "requests.csv"}}, "requests.csv"),
-        ({"signals": {"source": "csv", "price_file": "p.csv", "carbon_file": "c.csv", "wue_file": "w.csv"}}, "p.csv"),
+        ({"signals": {"source": "eglb"}}, "signals.dataset", "eglb"),
+        ({"demand": {"source": "eglb-workload", "dataset": "eglb"}}, "demand.dataset", "eglb"),
+        ({"demand": {"source": "csv", "file": "requests.csv"}}, "demand.file", "requests.csv"),
+        ({"signals": {"source": "csv", "price_file": "p.csv", "carbon_file": "c.csv", "wue_file": "w.csv"}},
+         "signals.price_file", "p.csv"),
     ],
 )
-def test_dataset_named_but_no_data_dir(overrides, name):
-    refused(lambda: build(small(**overrides), data_dir=None), SRC, "dataset", f"'{name}' needs a data dir",
+def test_dataset_named_but_no_data_dir(overrides, field, name):
+    refused(lambda: build(small(**overrides), data_dir=None), SRC, field, f"'{name}' needs a data dir",
             "--data-dir")
 
 
 def test_dataset_absent_from_data_dir(tmp_path):
-    refused(lambda: build(small(signals={"source": "eglb"}), data_dir=tmp_path), SRC, "dataset", "'eglb' not found")
+    refused(lambda: build(small(signals={"source": "eglb"}), data_dir=tmp_path), SRC, "signals.dataset", "'eglb' not found")
 
 
 def test_eglb_signals_need_eglb_sites(tmp_path):

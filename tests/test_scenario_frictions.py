@@ -180,5 +180,5 @@ def test_a_missing_relative_file_names_the_scenario_and_both_places(tmp_path):
     with pytest.raises(InputError) as info:
         build_instance(load_scenario(path), data_dir=tmp_path / "data")
     exc = info.value
-    assert exc.source == str(path) and exc.where == "dataset"
+    assert exc.source == str(path) and exc.where == "demand.file"
     assert f"not found under data dir {tmp_path / 'data'} nor next to the scenario in {tmp_path}" in exc.reason

@@ -97,8 +97,8 @@ def test_eu_residency_set_is_the_shipped_eu_residency_scenario():
 
 
 def test_grid_is_the_cartesian_product_first_axis_slowest(tmp_path):
-    path = write(tmp_path, f"""
-        base: {PAPER10}
+    path = write(tmp_path, """
+        base: paper10
         hours: 3
         axes:
           q: [1, inf]
@@ -119,8 +119,8 @@ def test_grid_is_the_cartesian_product_first_axis_slowest(tmp_path):
 
 
 def test_list_zips_and_runs_every_base_policy_without_a_policy_axis(tmp_path):
-    path = write(tmp_path, f"""
-        base: {PAPER10}
+    path = write(tmp_path, """
+        base: paper10
         hours: 2
         combine: list
         axes:
@@ -136,8 +136,8 @@ def test_list_zips_and_runs_every_base_policy_without_a_policy_axis(tmp_path):
 
 
 def test_runner_options_from_axes(tmp_path):
-    path = write(tmp_path, f"""
-        base: {PAPER10}
+    path = write(tmp_path, """
+        base: paper10
         hours: 2
         mode: online
         axes:
@@ -153,11 +153,11 @@ def test_runner_options_from_axes(tmp_path):
 
 
 def test_named_list_overlay_merges_by_name_and_lists_elsewhere_are_replaced(tmp_path):
-    path = write(tmp_path, f"""
-        base: {PAPER10}
+    path = write(tmp_path, """
+        base: paper10
         masks:
-          slow-chat: {{tiers: {{interactive: {{tau_ms: 120}}}}}}
-          two-sites: {{policies: [nearest], mask: {{allow: {{Japan: [Japan, Singapore]}}}}}}
+          slow-chat: {tiers: {interactive: {tau_ms: 120}}}
+          two-sites: {policies: [nearest], mask: {allow: {Japan: [Japan, Singapore]}}}
         axes:
           mask: [slow-chat, two-sites]
           policy: [nearest]
@@ -169,8 +169,8 @@ def test_named_list_overlay_merges_by_name_and_lists_elsewhere_are_replaced(tmp_
 
 
 def test_run_ids_are_deterministic_readable_and_follow_every_parameter(tmp_path):
-    path = write(tmp_path, f"""
-        base: {PAPER10}
+    path = write(tmp_path, """
+        base: paper10
         hours: 4
         axes:
           policy: [cost-glb]
@@ -182,9 +182,9 @@ def test_run_ids_are_deterministic_readable_and_follow_every_parameter(tmp_path)
     assert first.run_id.startswith("cost-glb_qinf_tau100_") and len(first.run_id.rsplit("_", 1)[1]) == 10
     assert load_sweep(path, hours=5).runs[0].run_id != first.run_id  # a different horizon is another run
     # the same resolved parameters from another sweep file get the same id
-    other = write(tmp_path, f"""
+    other = write(tmp_path, """
         name: renamed
-        base: {PAPER10}
+        base: paper10
         axes:
           policy: [cost-glb]
           q: [.inf]
@@ -195,7 +195,7 @@ def test_run_ids_are_deterministic_readable_and_follow_every_parameter(tmp_path)
 
 def test_base_relative_to_the_sweep_file(tmp_path):
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "mine.yaml").write_text(f"extends: {PAPER10}\nname: mine\n")
+    (tmp_path / "sub" / "mine.yaml").write_text("extends: paper10\nname: mine\n")
     path = write(tmp_path, """
         base: sub/mine.yaml
         axes: {policy: [nearest]}
@@ -215,20 +215,21 @@ def test_base_relative_to_the_sweep_file(tmp_path):
     ("masks: {bad: {mask: {rules: [{kind: jurisdiction}]}}}\naxes: {mask: [bad]}", "masks.bad.mask.rules.0", "needs jurisdiction"),
     ("masks: {bad: {tiers: {chat: {tau_ms: 5}}}}\naxes: {mask: [bad]}", "masks.bad.tiers.chat", "unknown tier"),
     ("masks: {bad: {colour: red}}\naxes: {mask: [bad]}", "masks.bad.colour", "unknown field"),
-    ("axes: {q: [0.5]}", "axes (q=0.5, policy=cost-glb): policy.q_social", "greater than or equal to 1"),
+    ("axes: {q: [0.5]}", "axes.q.0", "greater than or equal to 1"),  # up front, at the value's line
     ("axes: {coupling: [lagged]}", "axes.coupling", "set mode: online"),
-    ("axes: {ai_share: [0]}", "axes.ai_share", "> 0"),
+    ("axes: {ai_share: [0]}", "axes.ai_share.0", "> 0"),
     ("combine: list\naxes: {policy: [nearest], seed: [1, 2]}", "axes", "equal lengths (policy 1, seed 2)"),
     ("combine: zip\naxes: {seed: [1]}", "combine", "must be one of grid, list"),
     ("axes: {policy: [nearest, nearest]}", "axes", "runs 1 and 2 are the same run"),
-    ("hours: 0\naxes: {seed: [1]}", "hours", ">= 1"),
+    ("hours: 0\naxes: {seed: [1]}", "hours", "from 1 to 87,600"),
+    ("hours: 1000000000000\naxes: {seed: [1]}", "hours", "from 1 to 87,600"),
     ("colour: red\naxes: {seed: [1]}", "colour", "unknown field"),
     ("axes: [policy]", "axes", "a mapping of axis"),
     ("axes: {policy: [nearest]}}", "yaml syntax", "not valid YAML"),
 ])
 def test_bad_sweeps_are_refused_naming_file_field_and_reason(tmp_path, body, where, reason):
-    path = write(tmp_path, f"base: {PAPER10}\n{body}\n")
-    refused(path, where, reason, line=2 if where == "yaml syntax" else None)
+    path = write(tmp_path, f"base: paper10\n{body}\n")
+    refused(path, where, reason, line=2 if where in ("yaml syntax", "axes.q.0", "axes.ai_share.0") else None)
 
 
 def test_unknown_base_is_refused(tmp_path):
@@ -251,7 +252,7 @@ def _catalog_with_one_row(folder: Path) -> bytes:
     ("axes: {policy: [nearest]}}", ("sweep.yaml:2: yaml syntax: not valid YAML",)),
 ])
 def test_cli_refuses_bad_sweeps_with_exit_2_and_writes_nothing(tmp_path, body, parts):
-    path = write(tmp_path, f"base: {PAPER10}\n{body}\n")
+    path = write(tmp_path, f"base: paper10\n{body}\n")
     fresh, existing = tmp_path / "fresh", tmp_path / "existing"
     existing.mkdir()
     before = _catalog_with_one_row(existing)

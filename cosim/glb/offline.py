@@ -12,6 +12,7 @@ import cvxpy as cp
 import numpy as np
 
 from cosim.glb.formulation import Solution, clean_fractions, coefficients, make_arcs, objective_terms
+from cosim.glb.guard import check_coefficients, check_instance
 from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
@@ -21,8 +22,10 @@ from cosim.instance import Instance
 def solve_offline(inst: Instance, policy: Policy) -> Solution:
     """The policy's horizon-optimal allocation."""
     started = time.perf_counter()
+    check_instance(inst, where=f"{policy.name} offline: solver input")
     arcs = make_arcs(inst, policy)
     c = coefficients(inst, arcs)
+    check_coefficients(c, where=f"{policy.name} offline: solver input")
     n, j_count, _, t_count = inst.shape
     scale = _scale(c)
     scaled = inst.weights.norm_scale == "entries"

@@ -33,6 +33,7 @@ import numpy as np
 
 from agents.hour import Choice
 from cosim.glb.formulation import Arcs, Solution, clean_fractions, coefficients, make_arcs, objective_terms
+from cosim.glb.guard import check_coefficients, check_instance
 from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
@@ -106,6 +107,7 @@ class OnlineSolver:
             algorithm = "dmd" if policy.q_env is not None and math.isinf(policy.q_env) else "myopic"
         if algorithm == "dmd" and not (policy.q_env is not None and math.isinf(policy.q_env)):
             raise ValueError("dual mirror descent needs q_env = inf (the E-GLB minimax)")
+        check_instance(inst, where=f"{policy.name} online: solver input")
         self.inst, self.policy, self.algorithm = inst, policy, algorithm
         self.damping, self.max_shift = damping, max_shift
         self.arcs = make_arcs(inst, policy)
@@ -127,7 +129,10 @@ class OnlineSolver:
         *hour*, and whether a fallback solver was needed. The carried state is untouched
         until the choice is committed (a same-hour iteration may decide again)."""
         arcs, hourly, inst = self.arcs, self.problem, self.inst
+        where = f"{self.policy.name} online, hour {hour}: solver input"
+        check_instance(shown, hourly_only=True, where=where)
         c = coefficients(shown, arcs)
+        check_coefficients(c, where=where)
         scale = _hour_scale(c, 0)
         hourly.cost.value = (c.energy[:, 0] + c.moving[:, 0]) / scale
         hourly.resources.value = c.resources[:, 0] / inst.capacity[arcs.i]

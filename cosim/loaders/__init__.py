@@ -18,7 +18,7 @@ its modules: ``csv_table`` (CSV text, header, time and number checks shared by a
 """
 from cosim.loaders.azure_trace import AZURE_LLM_DATASET, AZURE_TRACES, load_azure_llm_dataset, load_azure_llm_trace
 from cosim.loaders.csv_table import read_csv_records
-from cosim.loaders.data_dir import DATA_DIR_ENV, dataset_path, resolve_data_dir
+from cosim.loaders.data_dir import DATA_DIR_ENV, DataDir, as_data_dir, data_dir_option, dataset_path, resolve_data_dir
 from cosim.loaders.eglb import EGLB_DATASET, EGLB_HOURS, EGLB_LOCATIONS, EglbData, load_eglb
 from cosim.loaders.hourly_csv import load_hourly_csv
 
@@ -26,10 +26,13 @@ __all__ = [
     "AZURE_LLM_DATASET",
     "AZURE_TRACES",
     "DATA_DIR_ENV",
+    "DataDir",
     "EGLB_DATASET",
     "EGLB_HOURS",
     "EGLB_LOCATIONS",
     "EglbData",
+    "as_data_dir",
+    "data_dir_option",
     "dataset_path",
     "load_azure_llm_dataset",
     "load_azure_llm_trace",

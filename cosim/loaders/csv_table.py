@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import InputError
+from grids.files import CSV_LIMIT_BYTES, check_regular, header_hint
 
 _FIRST_DATA_ROW = 2  # spreadsheet row of the first data row: the header is row 1
 _SHORT_HOUR = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}$")  # "2022-09-22 00"
@@ -48,11 +49,9 @@ def _quote_list(names: Sequence[str]) -> str:
 
 def read_csv_records(path: Path) -> list[list[str]]:
     """The rows of a UTF-8 CSV file as lists of strings, trailing blank lines dropped;
-    InputError(path, "file", ...) when it cannot be read as one."""
-    if not path.exists():
-        raise InputError(path, "file", "not found")
-    if not path.is_file():
-        raise InputError(path, "file", "not a file")
+    InputError(path, "file", ...) when it cannot be read as one (not a regular file, a device
+    or FIFO never opened; larger than grids.files.CSV_LIMIT_BYTES, 1 GB)."""
+    check_regular(path, limit_bytes=CSV_LIMIT_BYTES, kind="CSV")
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             records = list(csv.reader(handle))
@@ -98,23 +97,26 @@ def read_table(path: str | Path) -> Table:
     return Table(path, header, rows)
 
 
-def column_index(table: Table, name: str) -> int:
-    """Position of column *name* (matched after stripping whitespace); InputError when absent."""
+def column_index(table: Table, name: str, *, recognised: bool = False) -> int:
+    """Position of column *name* (matched after stripping whitespace); InputError when absent.
+
+    The message lists the file's columns only when the caller *recognised* the header as
+    one of its data files (its time column found): otherwise the file may be no data file
+    at all, and a refusal never prints another file's content (grids.files.header_hint)."""
     wanted = name.strip()
     try:
         return table.header.index(wanted)
     except ValueError:
-        raise InputError(
-            table.path, "header", f"missing column {wanted!r}; the file has {_quote_list(table.header)}"
-        ) from None
+        has = f"the file has {_quote_list(table.header)}" if recognised else header_hint(table.header, [wanted])
+        raise InputError(table.path, "header", f"missing column {wanted!r}; {has}") from None
 
 
 def require_header(table: Table, expected: Sequence[str]) -> None:
     """Refuse unless the header is exactly *expected* (after stripping whitespace)."""
     wanted = [name.strip() for name in expected]
-    if table.header != wanted:
+    if table.header != wanted:  # the header is not echoed: the file may be no data file at all
         raise InputError(
-            table.path, "header", f"expected columns {_quote_list(wanted)}, found {_quote_list(table.header)}"
+            table.path, "header", f"expected columns {_quote_list(wanted)}; {header_hint(table.header, wanted)}"
         )
 
 

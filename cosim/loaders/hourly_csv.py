@@ -140,7 +140,7 @@ def load_hourly_csv(
             raise InputError(table.path, "header", f"no value column besides {table.header[time_index]!r}")
     else:
         names = columns
-    value_indices = [column_index(table, name) for name in names]
+    value_indices = [column_index(table, name, recognised=True) for name in names]  # its time column found
     times = parse_times(table, time_index)
     values = parse_numbers(table, value_indices, nonnegative=nonnegative)
     _check_hourly(table, times)

@@ -15,6 +15,7 @@ from cosim.glb import SolverFailure
 from cosim.loaders import DATA_DIR_ENV, resolve_data_dir
 from cosim.progress import log_progress_lines
 from cosim.scenario_files import DEFAULT_SCENARIO
+from cosim.terminal import visible
 
 
 class StudyParser(argparse.ArgumentParser):
@@ -78,4 +79,5 @@ def main(run: Callable[[list[str] | None], None], argv: list[str] | None = None)
 
 
 def _error_line(text: str) -> None:
-    print(" ".join(text.split()), file=sys.stderr)
+    """One line on stderr, a name's control characters shown as escapes (cosim.terminal)."""
+    print(visible(" ".join(text.split())), file=sys.stderr)
