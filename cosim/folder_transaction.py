@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cosim.errors import InputError
-from cosim.manifest import MANIFEST, write_manifest
+from cosim.manifest import MANIFEST, fsync, write_manifest
 
 RUN_MARKERS = ("summary.json",)
 """Files that make an existing folder without a manifest one `cosim run` may replace (an
@@ -164,7 +164,7 @@ def commit(staging: Path, target: Path) -> None:
         os.rename(target, backup)
         os.rename(staging, target)
         shutil.rmtree(backup)
-    _fsync_dir(target.parent)
+    fsync(target.parent)
 
 
 def recover(target: Path) -> None:
@@ -278,11 +278,3 @@ def _link_or_copy(src: str, dst: str) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

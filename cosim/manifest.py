@@ -60,7 +60,7 @@ def listing(folder: Path) -> dict[str, dict]:
         rel = path.relative_to(folder).as_posix()
         if rel == MANIFEST:
             continue
-        _fsync(path)
+        fsync(path)
         files[rel] = {"bytes": path.stat().st_size, "sha256": file_digest(path)}
     return files
 
@@ -70,7 +70,7 @@ def write_manifest(folder: Path) -> Path:
     folder = Path(folder)
     text = json.dumps({"manifest_version": VERSION, "files": listing(folder)}, indent=2, sort_keys=True) + "\n"
     path = write_atomic(folder / MANIFEST, lambda p: p.write_text(text, encoding="utf-8"))
-    _fsync(path)
+    fsync(path)
     return path
 
 
@@ -130,7 +130,8 @@ def require_intact(folder: Path) -> None:
         raise Problem(first.path, first.reason + more).error()
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush *path* (a file, or a folder's entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
