@@ -18,6 +18,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import pytest
+from test_glb import make_instance, random_instance
 
 from cosim.glb import coefficients, make_policy
 from cosim.glb.hour_inputs import HourInputs, hour_inputs
@@ -25,7 +26,6 @@ from cosim.glb.native_conic import SETTINGS, ConicHourlyProblem
 from cosim.glb.native_lp import LpHourlyProblem
 from cosim.glb.online import HourlyProblem, OnlineSolver, hourly_problem, solve_online
 from cosim.glb.policies import Policy
-from test_glb import make_instance, random_instance
 
 INF = math.inf
 TIGHT = {**SETTINGS, "tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "tol_ktratio": 1e-8}

@@ -32,8 +32,9 @@ from cosim.glb.policies import Policy
 from cosim.glb.solve import _SETTINGS, SolverFailure
 from cosim.instance import Instance
 
-SETTINGS = {**_SETTINGS["CLARABEL"], "tol_infeas_abs": 1e-12, "tol_infeas_rel": 1e-12}
-"""Clarabel's settings for the hourly problem (module docstring)."""
+SETTINGS = {**_SETTINGS["CLARABEL"], "tol_infeas_abs": 1e-12, "tol_infeas_rel": 1e-12, "direct_solve_method": "qdldl"}
+"""Clarabel's settings for the hourly problem (module docstring). qdldl, not 0.11.1's
+automatic choice (faer): 4.3x faster on a 100 x 100 x 3 hour (1.15 s against 4.99 s)."""
 
 RETRY = {**_SETTINGS["CLARABEL"], "equilibrate_enable": False}
 """The settings of the second attempt."""
