@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -144,8 +145,9 @@ def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: 
     lower, reached = -math.inf, math.inf
     weights = np.zeros(0)
     solve_s, fallback = 0.0, set()
-    iteration = 0
-    for iteration in range(1, max_iterations + 1):
+    iterations = 0
+    while iterations < max_iterations:
+        iterations += 1
         batch = hours.price(theta)
         solve_s += batch.solve_s
         fallback |= set(batch.fallback)
@@ -164,7 +166,7 @@ def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: 
         columns.age(weights)
         theta = theta_next
     x, u = columns.combine(weights, t_count)
-    return _Result(x=x, u=u, iterations=iteration, gap=max(reached, 0.0), solve_s=solve_s, fallback=fallback)
+    return _Result(x=x, u=u, iterations=iterations, gap=max(reached, 0.0), solve_s=solve_s, fallback=fallback)
 
 
 class _Columns:
@@ -250,7 +252,9 @@ def _solve_master(problem: cp.Problem, *, conic: bool, where: str) -> None:
     objective in the mix and the bounds stall at that gap), else as any problem."""
     if conic:
         try:
-            problem.solve(solver="CLARABEL", **_MASTER_CLARABEL)
+            with warnings.catch_warnings():  # an inaccurate end is retried below, which warns if it must
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver="CLARABEL", **_MASTER_CLARABEL)
             if problem.status == cp.OPTIMAL:
                 return
         except cp.error.SolverError:

@@ -21,7 +21,6 @@ from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
 from cosim.instance import Instance
 
-
 METHODS = ("monolithic", "decomposed")
 """The ways to solve the offline problem (docs/model.md, Offline at year scale)."""
 
