@@ -93,7 +93,7 @@ def world_scenario(sites: int, regions: int, hours: int, *, seed: int = 0, signa
     MAX_HOURS (or above GRID_HOURS with *signals* ``grids``), *seed* outside 0..MAX_SEED."""
     _check(sites, regions, hours, seed, signals)
     anchors = _anchor_sites()
-    dcs = _datacenters(sites, anchors, seed)
+    dcs = _datacenters(sites, anchors, seed, grids=signals == "grids")
     regs = _regions(regions, anchors[:sites], dcs, seed)  # users only where some data center is
     peak_server_s = sum(r["demand_weight"] for r in regs) * REQUESTS_PER_HOUR * PEAK_TO_MEAN * _mean_resources()
     servers = _servers(sites, CAPACITY_OVER_PEAK * peak_server_s / 3600.0, seed)
@@ -185,15 +185,18 @@ def _jittered(anchor: dict, rng: np.random.Generator) -> dict:
     return {"lat": round(float(lat), 3), "lon": round(float(lon), 3)}
 
 
-def _datacenters(n: int, anchors: list[dict], seed: int) -> list[dict]:
-    """Data centers round-robin over the anchors (servers filled in later)."""
+def _datacenters(n: int, anchors: list[dict], seed: int, *, grids: bool) -> list[dict]:
+    """Data centers round-robin over the anchors (servers filled in later); with *grids*,
+    each names its site's shipped net."""
     place, pue = _rng(seed, "dc_place"), _rng(seed, "dc_pue")
     out = []
     for i, name in enumerate(_names("dc", n)):
         a = anchors[i % len(anchors)]
         out.append({"name": name, "location": _jittered(a, place), "country": a["country"],
-                    "signal_site": a["site"], "grid": {"kind": "shipped", "name": a["net"]},
-                    "server_power_kw": SERVER_POWER_KW, "pue": round(float(pue.uniform(*PUE_RANGE)), 3)})
+                    "signal_site": a["site"], "server_power_kw": SERVER_POWER_KW,
+                    "pue": round(float(pue.uniform(*PUE_RANGE)), 3)})
+        if grids:
+            out[-1]["grid"] = {"kind": "shipped", "name": a["net"]}
     return out
 
 
@@ -205,7 +208,7 @@ def _regions(n: int, anchors: list[dict], dcs: list[dict], seed: int) -> list[di
     for i, name in enumerate(_names("reg", n)):
         a = anchors[i % len(anchors)]
         loc = _jittered(a, place)
-        home = min(dcs, key=lambda dc: (_km(loc, dc["location"]), dc["name"]))
+        home = min(dcs, key=lambda dc: (_km(loc, dc["location"]), dc["name"]))  # ties: the first name
         out.append({"name": name, "location": loc, "country": a["country"], "utc_offset_h": a["utc_offset_h"],
                     "local_datacenter": home["name"], "demand_weight": round(float(weight.uniform(*WEIGHT_RANGE)), 3)})
     return out
@@ -222,10 +225,10 @@ def _mean_resources() -> float:
 
 
 def _km(a: dict, b: dict) -> float:
-    """Great-circle distance, km."""
-    la1, lo1, la2, lo2 = map(math.radians, (a["lat"], a["lon"], b["lat"], b["lon"]))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+    """Great-circle distance between two locations, km."""
+    from grids.geo import great_circle_km
+
+    return float(great_circle_km(a["lat"], a["lon"], b["lat"], b["lon"]))
 
 
 class _Dumper(yaml.SafeDumper):
