@@ -136,11 +136,10 @@ def test_the_world_validates_and_runs_with_demand_accounted_for(generated):
     m = summary["policies"]["cost-glb"]
     demand = sum(t["demand_requests"] for t in m["per_tier"].values())
     assert m["served_requests"] + m["unserved_requests"] == pytest.approx(demand, rel=1e-9)
-    frame = pd.read_parquet(out / "cost-glb" / "demand.parquet")
-    assert len(frame["time"].unique()) == HOURS if "time" in frame else True
-    numeric = frame.select_dtypes("number")
-    column = next(c for c in numeric.columns if "request" in c and "served" not in c)
-    assert numeric[column].sum() == pytest.approx(demand, rel=1e-9)
+    frame = pd.read_parquet(out / "cost-glb" / "demand.parquet")  # one row per (time, user_region, tier)
+    assert frame["time"].nunique() == HOURS and set(frame["user_region"]) == {"reg001", "reg002", "reg003", "reg004"}
+    assert frame["requests"].sum() == pytest.approx(demand, rel=1e-9)
+    assert frame["unserved"].sum() == pytest.approx(m["unserved_requests"], rel=1e-9, abs=1e-6)
     # 4 regions of weight w at 250,000 requests per hour on a cosine day: 6 h lie between
     # 6 x 250,000 x sum(w) x (1 - 0.5) and 6 x 250,000 x sum(w) x 1.5
     weights = sum(r.demand_weight for r in load_scenario(path).regions)
