@@ -21,6 +21,7 @@ from rich.table import Table
 
 from cosim import frontier as frontier_
 from cosim import loaders
+from cosim import world as world_
 from cosim.capacity_check import shortfalls
 from cosim.cosimulation import Herding
 from cosim.errors import InputError, SolverInputError
@@ -494,6 +495,26 @@ def grid_check(
     if out is not None:
         paths = write_grid_check(check, out)
         console.print("written: " + ", ".join(escape(p) for p in paths), highlight=False, soft_wrap=True)
+
+
+generate_app = typer.Typer(no_args_is_help=True, help="Generate inputs: `cosim generate world` (a synthetic scenario).")
+app.add_typer(generate_app, name="generate")
+
+
+@generate_app.command("world")
+def generate_world(
+    sites: Annotated[int, typer.Option("--sites", help="Data centers (dc001 ...), each near one of the ten shipped sites, on its net.")],
+    regions: Annotated[int, typer.Option("--regions", help="User regions (reg001 ...), near the sites, over their time zones.")],
+    hours: Annotated[int, typer.Option("--hours", help=f"Horizon, hours from 2022-09-22 00:00 UTC (grids: at most {world_.GRID_HOURS}).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write: DIR/world.yaml (new, empty, or an earlier generated world).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the placement and sizes (and of the scenario): same arguments, same file.")] = 0,
+    signals: Annotated[str, typer.Option("--signals", metavar=_choices(world_.SIGNALS), help="grids: dispatch the shipped nets; synthetic: the calibrated generator (any horizon).")] = "grids",
+) -> None:
+    """Write a synthetic, reproducible scenario of SITES data centers and REGIONS user regions
+    (docs/scenarios.md, Generated worlds); run it with `cosim run DIR/world.yaml`."""
+    path = world_.write_world(out, sites, regions, hours, seed=seed, signals=signals)
+    console.print(f"world written to {escape(path)} ({sites} data centers, {regions} user regions, {hours} h, "
+                  f"seed {seed}, signals {escape(signals)})", highlight=False, soft_wrap=True)
 
 
 def _percent(value: float) -> str:

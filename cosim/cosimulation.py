@@ -88,6 +88,7 @@ class CoSimulation(mesa.Model):
         self.coupling: Coupling = _coupling(coupling, herding, iterate_max, iterate_tol, relaxation, iterate_jump)
         self.hour = 0
         self.run_s = 0.0  # wall time of run(), s: decisions, dispatches and bookkeeping
+        self.decisions = 0  # hourly GLB problems the operators solved (online; a replayed plan solves none)
         t_count = len(inst.times)
 
         without = WithoutDataCenters() if without is None else without
@@ -198,6 +199,8 @@ class CoSimulation(mesa.Model):
         """Every operator's choice on the same *signals* (not committed), combined."""
         shown = self.shown(hour, signals, demand)
         choices = [op.decide(hour, shown) for op in self.operators]
+        if self.plan is None:
+            self.decisions += len(choices)
         load = np.zeros(len(self.inst.datacenters))
         for choice in choices:
             load += self.load_mw(choice, demand)
@@ -251,6 +254,17 @@ class CoSimulation(mesa.Model):
                 user.answer_price(paid[j] / served[j], at_home[j] / served[j])
 
     # -- results -------------------------------------------------------------------
+
+    def timings(self, plan: Solution | None = None) -> dict:
+        """This run's share of summary.json ``timings``: wall_s (run(), plus the plan's
+        own total_s), glb_solver_s, dispatch_solver_s (HiGHS in its grids' dispatches),
+        dispatch_count and decisions (hourly GLB problems; 1 for a solved plan)."""
+        dispatchers = [g.grid.dispatcher for g in self.grids]
+        solve_s = plan.solve_s if plan is not None else sum(op.rule.solve_s for op in self.operators)
+        return {"wall_s": self.run_s + (plan.total_s if plan is not None else 0.0), "glb_solver_s": float(solve_s),
+                "dispatch_solver_s": float(sum(d.lp_s for d in dispatchers)),
+                "dispatch_count": int(sum(d.solves for d in dispatchers)),
+                "decisions": 1 if plan is not None else self.decisions}
 
     def solution(self, template: Solution | None = None) -> Solution:
         """The combined allocation as a Solution (fractions of the users' realized demand).

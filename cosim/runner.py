@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -98,6 +99,7 @@ class RunResult:
     metrics: dict[str, dict] = field(default_factory=dict)
     models: dict[str, CoSimulation] = field(default_factory=dict)
     baseline_metrics: dict | None = None  # the `nearest` baseline's METRICS, where grids are simulated
+    timings: dict = field(default_factory=dict)  # summary.json `timings` (docs/outputs.md)
 
 
 def provenance(scenario: Scenario, source: str | Path, command_line: str | None = None) -> dict:
@@ -152,6 +154,8 @@ def run_scenario(
     raised while it runs (default: the scenario's name; cosim.run_warnings):
     ``LABEL: policy P, hour H: ...``. *command_line* is recorded in the provenance.
     """
+    started = time.perf_counter()
+    dispatched = _dispatch_totals()
     source = scenario.source_file if source is None else source
     grids_on = scenario.signals.source == "grids"
     run_label = scenario.name if label is None else label
@@ -201,10 +205,12 @@ def run_scenario(
         metrics["demand_response"] = _demand_response(inst, model.log, market)
         return seen, realized, sol, metrics
 
+    plans: dict[str, Solution | None] = {}
     for name in names:
         if on_policy:
             on_policy(name)
         model, plan = (baseline, baseline_plan) if name == BASELINE and baseline is not None and mode == "offline" else simulate(name)
+        plans[name] = plan
         seen, realized, sol, metrics = measure(model, plan)
         if mode == "online" and coupling == "open" and not market.responsive:
             offline = solve_offline(inst, make_policy(name, scenario.policy))
@@ -220,6 +226,7 @@ def run_scenario(
     if baseline is not None:
         same = result.models.get(BASELINE) is baseline
         result.baseline_metrics = result.metrics[BASELINE] if same else measure(baseline, baseline_plan)[3]
+    timings = _timings(started, dispatched, result, plans, baseline, baseline_plan)
     if out is not None:
         write_summary(
             out, scenario.name, result.metrics,
@@ -231,8 +238,39 @@ def run_scenario(
             baseline=None if baseline is None else {"policy": BASELINE, "metrics": result.baseline_metrics},
             options=options.model_dump(mode="json"),
             provenance=provenance(scenario, source, command_line),
+            timings=timings,
         )
+    result.timings = timings
     return result
+
+
+def _dispatch_totals() -> dict[str, float]:
+    """The process's dispatch counters (grids.opf.dispatch_totals); zeros when pandapower
+    was never needed (signals not from grids)."""
+    import sys
+
+    opf = sys.modules.get("grids.opf")
+    return opf.dispatch_totals() if opf is not None else {"solves": 0, "lp_s": 0.0}
+
+
+def _timings(started: float, dispatched: dict, result: RunResult, plans: dict[str, Solution | None],
+             baseline: CoSimulation | None, baseline_plan: Solution | None) -> dict:
+    """summary.json ``timings`` (docs/outputs.md): the whole run's wall time, GLB solver
+    time of every plan and hourly decision, HiGHS time and count of every dispatch (the
+    decision instance's included), the count of GLB decisions, and per policy (and the
+    baseline) the same figures of its co-simulation."""
+    now = _dispatch_totals()
+    per_policy = {name: model.timings(plans[name]) for name, model in result.models.items()}
+    runs = list(per_policy.values())
+    if baseline is not None and result.models.get(BASELINE) is not baseline:
+        per_policy[f"{BASELINE} (baseline)"] = baseline.timings(baseline_plan)
+        runs.append(per_policy[f"{BASELINE} (baseline)"])
+    return {"wall_s": time.perf_counter() - started,
+            "glb_solver_s": float(sum(r["glb_solver_s"] for r in runs)),
+            "dispatch_solver_s": float(now["lp_s"] - dispatched["lp_s"]),
+            "dispatch_count": int(now["solves"] - dispatched["solves"]),
+            "decisions": int(sum(r["decisions"] for r in runs)),
+            "per_policy": per_policy}
 
 
 def _demand_response(inst: Instance, log: HourlyLog, market: Market) -> dict:

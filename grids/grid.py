@@ -188,21 +188,24 @@ class RegionGrid:
         """The UTC hours of the horizon (:meth:`for_hours`)."""
         return self.profiles.load_mw.index
 
-    def solve_hour(self, hour: int, site_mw: np.ndarray | None = None, *, marginal: bool = True):
+    def solve_hour(self, hour: int, site_mw: np.ndarray | None = None, *, marginal: bool = True,
+                   validity: bool | None = None):
         """The dispatcher's whole result (grids.opf.DispatchResult) for hour *hour* with
-        *site_mw* at the sites (None: no data centers)."""
+        *site_mw* at the sites (None: no data centers); *validity*: compute the LMEs'
+        validity ranges (default: as *marginal*)."""
         if self.dispatcher is None:
             raise RuntimeError(f"{self.name}: dispatch needs a horizon: use for_hours(start, hours)")
         return self.dispatcher.solve(
             **{name: None if rows is None else rows[hour] for name, rows in self._hourly_arrays.items()},
             extra_bus_mw=None if site_mw is None else dict(zip(self._site_bus, np.asarray(site_mw, float))),
-            hour_label=self.times[hour], marginal=marginal,
+            hour_label=self.times[hour], marginal=marginal, validity=validity,
         )
 
     def dispatch(self, hour: int, site_mw: np.ndarray | None = None) -> HourOutcome:
         """Hour *hour* (position in the horizon) with *site_mw* (one value per site, MW, in
-        ``sites`` order; None = no data centers)."""
-        result = self.solve_hour(hour, site_mw)
+        ``sites`` order; None = no data centers). The lean path: LMEs without their
+        validity ranges (an HourOutcome has none), the same numbers otherwise."""
+        result = self.solve_hour(hour, site_mw, validity=False)
         p = np.concatenate([result.p_mw[t] for t in self._unit_tables])
         lmp = result.bus_lmp_usd_per_mwh
         zone_of_site, zones = self._zone_of_site, self._zone_count

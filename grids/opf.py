@@ -146,7 +146,7 @@ from grids.errors import DataWarning, SolverInputError
 if TYPE_CHECKING:
     from pandapower.auxiliary import pandapowerNet
 
-__all__ = ["DispatchResult", "Dispatcher", "dispatch", "LoadShedWarning"]
+__all__ = ["DispatchResult", "Dispatcher", "dispatch", "dispatch_totals", "LoadShedWarning"]
 
 # PYPOWER column indices (pandapower.pypower.idx_bus / idx_gen / idx_brch).
 from pandapower.pypower.idx_brch import F_BUS, RATE_A, T_BUS
@@ -737,6 +737,12 @@ class Dispatcher:
         self._ptdf_lim = np.ascontiguousarray(ptdf[lim, :])
         self._ptdf_absmax = np.abs(self._ptdf_lim).max(axis=1) if nb else np.zeros(len(lim))
         self._solves = 0
+        self.lp_s = 0.0  # HiGHS time of every solve so far (branch-row rounds included), s
+
+    @property
+    def solves(self) -> int:
+        """Hours dispatched by this dispatcher so far."""
+        return self._solves
 
     def _add_branch_rows(self, js: np.ndarray, rl_full: np.ndarray, ru_full: np.ndarray) -> None:
         """Add limited branches js (positions in lim_rows) as ranged rows to the HiGHS model."""
@@ -749,6 +755,19 @@ class Dispatcher:
         self._in_model[js] = True
 
     # ------------------------------------------------------------------ solve
+    def _bus_values(self, values) -> tuple[np.ndarray, np.ndarray]:
+        """extra_bus_mw as (bus positions, MW): a dict of a few buses (the data centers'
+        sites, every hour of a co-simulation) through a dict of positions, without pandas;
+        anything else as :func:`_as_index_array`."""
+        if type(values) is dict:
+            if not hasattr(self, "_bus_pos"):
+                self._bus_pos = {b: k for k, b in enumerate(self._bus_index.tolist())}
+            pos = np.fromiter((self._bus_pos.get(b, -1) for b in values), np.int64, len(values))
+            vals = np.fromiter((float(v) for v in values.values()), float, len(values))
+            if (pos >= 0).all() and np.isfinite(vals).all():
+                return pos, vals
+        return _as_index_array(values, self._bus_index, "extra_bus_mw", self.name)
+
     def demand_by_bus(self, *, load_mw: pd.Series | Mapping[int, float] | None = None,
                       extra_bus_mw: pd.Series | Mapping[int, float] | None = None,
                       sgen_max_mw: pd.Series | Mapping[int, float] | None = None, load_scale: float | None = None
@@ -767,7 +786,7 @@ class Dispatcher:
         D = self._other_fixed + np.bincount(self._load_bus, weights=lw, minlength=self.nb)
         extra_net = None
         if extra_bus_mw is not None:
-            pos, vals = _as_index_array(extra_bus_mw, self._bus_index, "extra_bus_mw", self.name)
+            pos, vals = self._bus_values(extra_bus_mw)
             ib = self._netbus_to_i[pos]
             if (ib < 0).any():
                 bad = self._bus_index[pos[ib < 0]].tolist()
@@ -787,7 +806,8 @@ class Dispatcher:
     def solve(self, *, load_mw: pd.Series | Mapping[int, float] | None = None, extra_bus_mw: pd.Series | Mapping[int, float] | None = None,
               gen_max_mw: pd.Series | Mapping[int, float] | None = None, sgen_max_mw: pd.Series | Mapping[int, float] | None = None,
               ext_grid_max_mw: pd.Series | Mapping[int, float] | None = None, load_scale: float | None = None, hour_label: object = None,
-              marginal: bool = True, gen_cost_usd_per_mwh: pd.Series | Mapping[int, float] | None = None) -> DispatchResult:
+              marginal: bool = True, gen_cost_usd_per_mwh: pd.Series | Mapping[int, float] | None = None,
+              validity: bool | None = None) -> DispatchResult:
         """Dispatch one hour (warm-started from the previous hour's basis).
 
         load_mw: dict/Series by net.load index, MW; replaces ``p_mw * scaling`` of those
@@ -806,6 +826,10 @@ class Dispatcher:
             fuel prices and water values change by month and day (grids.balancing_area).
         hour_label: any label; used in the shed/spill message and warning.
         marginal: compute LMEs and validity ranges (default True; False leaves them NaN).
+        validity: compute the LMEs' validity ranges (``lme_valid_mw``); default: as
+            *marginal*. False leaves them NaN and changes nothing else (the co-simulation's
+            lean path, grids.grid.RegionGrid.dispatch: the ranges are about a third of a
+            dispatch and nothing there reads them).
 
         Unknown indices or non-finite values raise ValueError naming the region.
         """
@@ -870,6 +894,10 @@ class Dispatcher:
                 raise RuntimeError(f"{self.name}: hour {hour_label!r}: branch-row generation did not converge")
             self._add_branch_rows(np.flatnonzero(viol), rl, ru)
         self._solves += 1
+        lp_s = time.perf_counter() - t1
+        self.lp_s += lp_s
+        _TOTALS["solves"] += 1
+        _TOTALS["lp_s"] += lp_s
         ydual = np.asarray(sol.row_dual)
         t2 = time.perf_counter()
 
@@ -892,7 +920,8 @@ class Dispatcher:
             yefull[mr] = ye
             lme = yefull[self.island] + yefull[self.n_isl:] @ self._ptdf_lim
             t3 = time.perf_counter()
-            valid = self._validity(basic, x, act, D, shed_ub, full_shed)
+            if validity or validity is None:
+                valid = self._validity(basic, x, act, D, shed_ub, full_shed)
         if full_shed.any():
             lmp = lmp.copy()
             lmp[full_shed] = self.voll
@@ -1016,6 +1045,7 @@ class Dispatcher:
         val_n = np.full((nbus, 2), np.nan)
         if lme is not None:
             lme_n[okb] = lme[ib[okb]]
+        if valid is not None:
             val_n[okb] = valid[ib[okb]]
         shed_n = np.zeros(nbus)
         spill_n = np.zeros(nbus)
@@ -1095,6 +1125,15 @@ class Dispatcher:
 
 
 _VALID_COLS = pd.Index(["down_mw", "up_mw"])
+
+_TOTALS = {"solves": 0, "lp_s": 0.0}
+
+
+def dispatch_totals() -> dict[str, float]:
+    """Every dispatcher of this process so far: hours dispatched (``solves``) and HiGHS
+    time (``lp_s``, s, branch-row rounds included); a run reports the difference of two
+    readings (cosim.runner: summary.json ``timings``)."""
+    return dict(_TOTALS)
 
 
 def _ratio(slack, rate, up, down, tol=1e-9):

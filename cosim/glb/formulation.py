@@ -169,6 +169,9 @@ class Solution:
     total_s: float  # wall time including model building
     fallback_hours: list[int]
     hour_solve_s: np.ndarray | None = None  # online: per-hour wall time of each solve
+    method: str = "monolithic"  # offline: monolithic (one problem) | decomposed (glb.decomposition)
+    iterations: int | None = None  # decomposed: masters solved
+    gap: float | None = None  # decomposed: relative gap (upper - lower bound) / |upper| reached
 
     def requests(self, inst: Instance) -> np.ndarray:
         """y[a, t]: requests served on each arc, (A, T)."""

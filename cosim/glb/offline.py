@@ -1,8 +1,10 @@
 """Offline GLB: the whole horizon at once with full information, as in SE-GLB (eq. 4a-4c).
 
-One vectorized cvxpy problem over all arcs and hours: the variable is an (A, T) matrix
-of demand fractions, every linear term is one elementwise product, the hourly social
-norms are T power-cone epigraphs built in one call, the environmental norm is one more.
+method "monolithic": one vectorized cvxpy problem over all arcs and hours: the variable
+is an (A, T) matrix of demand fractions, every linear term is one elementwise product,
+the hourly social norms are T power-cone epigraphs built in one call, the environmental
+norm is one more. method "decomposed": the same problem by column generation over hours
+(cosim.glb.decomposition), to a stated gap, its hours in parallel on a Dask client.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import time
 import cvxpy as cp
 import numpy as np
 
+from cosim.glb.decomposition import DEFAULT_GAP, solve_offline_decomposed
 from cosim.glb.formulation import Solution, clean_fractions, coefficients, make_arcs, objective_terms
 from cosim.glb.guard import check_coefficients, check_instance
 from cosim.glb.norms import column_norms
@@ -18,9 +21,19 @@ from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
 from cosim.instance import Instance
 
+METHODS = ("monolithic", "decomposed")
+"""The ways to solve the offline problem (docs/model.md, Offline at year scale)."""
 
-def solve_offline(inst: Instance, policy: Policy) -> Solution:
-    """The policy's horizon-optimal allocation."""
+
+def solve_offline(inst: Instance, policy: Policy, method: str = "monolithic", *, client=None,
+                  gap: float = DEFAULT_GAP) -> Solution:
+    """The policy's horizon-optimal allocation: one problem (monolithic), or by column
+    generation over hours to the relative *gap* (decomposed; its hours on *client*, a
+    dask.distributed Client, when given)."""
+    if method == "decomposed":
+        return solve_offline_decomposed(inst, policy, client=client, gap=gap)
+    if method != "monolithic":
+        raise ValueError(f"unknown offline method '{method}' (known: {', '.join(METHODS)})")
     started = time.perf_counter()
     check_instance(inst, where=f"{policy.name} offline: solver input")
     arcs = make_arcs(inst, policy)

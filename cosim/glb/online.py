@@ -1,7 +1,11 @@
 """Online GLB: hour by hour, with no data from the future.
 
-The hourly problem is built once per policy with cvxpy Parameters (DPP) and re-solved
-every hour with new prices, intensities and demand. Two ways to handle the
+The hourly problem is built once per policy and re-solved every hour with new prices,
+intensities and demand, from one HourInputs (cosim.glb.hour_inputs) per hour: by
+default in the solvers' own form (cosim.glb.native_lp for HiGHS, cosim.glb.native_conic
+for Clarabel: sparse data assembled once, updated in place), or, with
+``backend="reference"``, through the cvxpy formulation with Parameters (DPP), the
+readable reference of the model that the tests check the fast path against. Two ways to handle the
 environmental norm, which spans the whole horizon:
 
 - myopic: carry each data center's environmental cost so far (H0) and minimize
@@ -34,6 +38,9 @@ import numpy as np
 from agents.hour import Choice
 from cosim.glb.formulation import Arcs, Solution, clean_fractions, coefficients, make_arcs, objective_terms
 from cosim.glb.guard import check_coefficients, check_instance
+from cosim.glb.hour_inputs import HourInputs, hour_inputs
+from cosim.glb.native_conic import ConicHourlyProblem
+from cosim.glb.native_lp import LpHourlyProblem
 from cosim.glb.norms import column_norms
 from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
@@ -41,7 +48,8 @@ from cosim.instance import Instance
 
 
 class HourlyProblem:
-    """One hour of a GLB policy as a DPP problem: set the parameters, call solve()."""
+    """One hour of a GLB policy as a DPP problem, the readable reference of the hourly
+    model: solve(inputs) sets the parameters from an HourInputs and solves through cvxpy."""
 
     def __init__(self, inst: Instance, policy: Policy, arcs: Arcs, *, env_linear: bool,
                  damping: bool = False, max_shift: bool = False):
@@ -91,10 +99,46 @@ class HourlyProblem:
                     constraints += cons
         self.problem = cp.Problem(cp.Minimize(objective), constraints)
 
-    def solve(self, where: str) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Solve with the current parameter values: (x, u, fallback needed)."""
+    def set(self, inputs: HourInputs) -> None:
+        """The hour's numbers into the parameters."""
+        self.cost.value = inputs.cost
+        self.resources.value = inputs.resources
+        self.penalty.value = inputs.penalty
+        self.social.value = inputs.social
+        for g, (env, so_far) in enumerate(zip(inputs.env, inputs.env_so_far)):
+            self.env[g].value = env
+            self.env_so_far[g].value = so_far
+        if hasattr(self, "move_cost"):
+            self.move_cost.value = inputs.move_cost
+            self.x_prev.value = inputs.previous()
+        if hasattr(self, "max_shift"):
+            self.max_shift.value = inputs.max_shift if inputs.max_shift is not None else 1.0
+
+    def solve(self, inputs: HourInputs, where: str = "hour") -> tuple[np.ndarray, np.ndarray, bool, float]:
+        """Solve the hour: (x, u, fallback needed, seconds in the solver)."""
+        self.set(inputs)
         _, fallback = solve_problem(self.problem, conic=self.policy.conic, where=where)
-        return self.x.value, self.u.value, fallback
+        self.objective_value = float(self.problem.value)
+        return self.x.value, self.u.value, fallback, float(self.problem.solver_stats.solve_time or 0.0)
+
+
+BACKENDS = ("native", "reference")
+"""How the hourly problem is solved: in the solvers' own form (HiGHS, Clarabel) or through cvxpy."""
+
+
+def hourly_problem(inst: Instance, policy: Policy, arcs: Arcs, *, env_linear: bool, damping: bool = False,
+                   max_shift: bool = False, backend: str = "native"):
+    """The hourly problem of *policy*: LpHourlyProblem (HiGHS) or ConicHourlyProblem (Clarabel)
+    for the native backend, the cvxpy HourlyProblem for the reference; each with
+    ``solve(inputs, where) -> (x, u, fallback, solver_s)``."""
+    options = {"env_linear": env_linear, "damping": damping, "max_shift": max_shift}
+    if backend == "reference":
+        return HourlyProblem(inst, policy, arcs, **options)
+    if backend != "native":
+        raise ValueError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
+    if policy.conic:
+        return ConicHourlyProblem(inst, policy, arcs, **options)
+    return LpHourlyProblem(inst, policy, arcs, **options)
 
 
 class OnlineSolver:
@@ -102,7 +146,7 @@ class OnlineSolver:
     (myopic totals or dual weights) carried from one decision to the next."""
 
     def __init__(self, inst: Instance, policy: Policy, algorithm: str | None = None, *,
-                 damping: float = 0.0, max_shift: float | None = None):
+                 damping: float = 0.0, max_shift: float | None = None, backend: str = "native"):
         if algorithm is None:
             algorithm = "dmd" if policy.q_env is not None and math.isinf(policy.q_env) else "myopic"
         if algorithm == "dmd" and not (policy.q_env is not None and math.isinf(policy.q_env)):
@@ -112,8 +156,9 @@ class OnlineSolver:
         self.damping, self.max_shift = damping, max_shift
         self.arcs = make_arcs(inst, policy)
         n, _, _, t_count = inst.shape
-        self.problem = HourlyProblem(inst, policy, self.arcs, env_linear=algorithm == "dmd",
-                                     damping=damping > 0, max_shift=max_shift is not None)
+        self.problem = hourly_problem(inst, policy, self.arcs, env_linear=algorithm == "dmd",
+                                      damping=damping > 0, max_shift=max_shift is not None, backend=backend)
+        self.backend = backend
         groups = 1 if inst.weights.env_norm == "combined" else 2
         self.env_so_far = [np.zeros(n) for _ in range(groups)]  # USD per data center
         self.theta = [np.full(n, 1.0 / n) for _ in range(groups)]
@@ -122,6 +167,7 @@ class OnlineSolver:
         self.dual_scale = n if inst.weights.norm_scale == "entries" else 1.0
         self.x_prev: np.ndarray | None = None
         self.solve_s = 0.0
+        self.last_inputs: HourInputs | None = None  # the last decision's numbers
 
     def decide(self, hour: int, shown: Instance) -> Choice:
         """Fractions (x per arc, u per user) for the one-hour instance *shown* (this
@@ -133,27 +179,26 @@ class OnlineSolver:
         check_instance(shown, hourly_only=True, where=where)
         c = coefficients(shown, arcs)
         check_coefficients(c, where=where)
-        scale = _hour_scale(c, 0)
-        hourly.cost.value = (c.energy[:, 0] + c.moving[:, 0]) / scale
-        hourly.resources.value = c.resources[:, 0] / inst.capacity[arcs.i]
-        hourly.penalty.value = c.unserved[:, 0] / scale
-        hourly.social.value = c.social[:, 0] * inst.weights.social_weight_usd / scale
-        groups = c.env_groups(inst.weights.env_norm)
-        for g, env in enumerate(groups):
-            weight = self.dual_scale * self.theta[g][arcs.i] if self.algorithm == "dmd" else 1.0
-            hourly.env[g].value = env[:, 0] * weight / scale
-            hourly.env_so_far[g].value = self.env_so_far[g] / scale
-        if self.damping > 0:
-            hourly.move_cost.value = self.damping  # the hour's costs are scaled to O(1)
-            hourly.x_prev.value = self.x_prev if self.x_prev is not None else np.zeros(len(arcs))
-            if self.x_prev is None:
-                hourly.move_cost.value = 0.0  # nothing to move from in the first hour
-        if self.max_shift is not None:
-            hourly.max_shift.value = self.max_shift
-        x, u, fallback = hourly.solve(where=f"hour {shown.times[0].isoformat()}")
-        self.solve_s += float(hourly.problem.solver_stats.solve_time or 0.0)
+        inputs = self.inputs(c)
+        x, u, fallback, solver_s = hourly.solve(inputs, where=f"hour {shown.times[0].isoformat()}")
+        self.solve_s += solver_s
+        self.last_inputs = inputs
         x, u = clean_fractions(arcs, x[:, None], u[:, None])
+        groups = c.env_groups(inst.weights.env_norm)
         return Choice(x=x[:, 0], u=u[:, 0], fallback=fallback, carry=tuple(env[:, 0] for env in groups))
+
+    def inputs(self, c) -> HourInputs:
+        """The hour's HourInputs from its coefficients *c* (one hour) and the carried state."""
+        weights = None
+        if self.algorithm == "dmd":
+            weights = [self.dual_scale * theta for theta in self.theta]
+        # the hour's costs are scaled to O(1), so damping is in multiples of the hour's cost;
+        # nothing to move from in the first hour
+        move_cost = self.damping if self.damping > 0 and self.x_prev is not None else 0.0
+        inputs, _ = hour_inputs(self.inst, self.arcs, c, 0, env_weights=weights, env_so_far=self.env_so_far,
+                                move_cost=move_cost, x_prev=self.x_prev if self.damping > 0 else None,
+                                max_shift=self.max_shift)
+        return inputs
 
     def commit(self, choice: Choice) -> None:
         """Carry *choice* (one of this solver's decisions) into the state: the previous
@@ -174,11 +219,12 @@ class OnlineSolver:
 
 
 def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None, *,
-                 damping: float = 0.0, max_shift: float | None = None) -> Solution:
+                 damping: float = 0.0, max_shift: float | None = None, backend: str = "native") -> Solution:
     """Run the policy hour by hour on the instance's own signals; *algorithm* is myopic or
-    dmd (default: dmd for q_env = inf)."""
+    dmd (default: dmd for q_env = inf); *backend* native (the solvers' own form) or
+    reference (cvxpy)."""
     started = time.perf_counter()
-    solver = OnlineSolver(inst, policy, algorithm, damping=damping, max_shift=max_shift)
+    solver = OnlineSolver(inst, policy, algorithm, damping=damping, max_shift=max_shift, backend=backend)
     _, j_count, _, t_count = inst.shape
     x_all = np.zeros((len(solver.arcs), t_count))
     u_all = np.zeros((j_count, t_count))
@@ -200,9 +246,3 @@ def solve_online(inst: Instance, policy: Policy, algorithm: str | None = None, *
         fallback_hours=fallback_hours, hour_solve_s=hour_s,
     )
 
-
-def _hour_scale(c, t: int) -> float:
-    """A dollar figure of the order of one hour's cost, so the solver sees O(1) numbers."""
-    per_arc = c.energy[:, t] + c.env[:, t] + c.moving[:, t]
-    positive = per_arc[per_arc > 0]
-    return float(np.median(positive)) if len(positive) else 1.0

@@ -1,0 +1,243 @@
+"""A synthetic scenario of any size: `cosim generate world` (docs/scenarios.md, Generated worlds).
+
+:func:`world_scenario` builds the plain mapping of a scenario with *sites* data centers
+(``dc001`` ...) and *regions* user regions (``reg001`` ...) over *hours* hours; the same
+arguments give the same mapping, and :func:`world_yaml` writes it with sorted keys and
+fixed rounding, so the file is byte for byte the same. :func:`write_world` puts it in an
+output folder (DIR/world.yaml) through cosim.folder_transaction.
+
+The world is paper10's (scenarios/paper10.yaml) grown: the same models, tiers, policy
+weights, frictions and demand mechanism (a cosine day in local time, ``demand: profile``);
+every data center sits near one of the ten shipped sites (grids/data/regions, a seeded
+jitter of at most :data:`SITE_JITTER_DEG`), is dispatched on that site's shipped net
+(``grid: {kind: shipped}``, ``signal_site``: data centers sharing a site share its bus and
+its hourly price, carbon and WUE), and user regions sit near the same sites, so they spread
+over the time zones of three continents (with fewer than ten data centers, regions sit
+only at the sites that hold one). Sizes: region weights uniform in
+:data:`WEIGHT_RANGE`, servers so that total capacity is :data:`CAPACITY_OVER_PEAK` times the
+sum of the regions' daily peaks (in server-seconds at the models' mean resources per
+request), PUE uniform in :data:`PUE_RANGE` (inside cosim.plausibility's bounds).
+
+The shipped nets hold the levels of 22 Sep to 11 Oct 2022 (grids.registry): with
+``signals: grids`` the horizon is at most :data:`GRID_HOURS`; a longer one needs
+``signals: synthetic`` (the calibrated generator at the same ten sites).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from cosim.errors import InputError
+from cosim.fields import MAX_HOURS, MAX_SEED
+from cosim.folder_transaction import staged
+from cosim.outputs import write_atomic
+
+WORLD_FILE = "world.yaml"
+"""The scenario file a generated folder holds."""
+
+START = "2022-09-22T00:00:00Z"
+"""The first hour of every generated world: the shipped nets' calibration window opens."""
+
+GRID_HOURS = 457
+"""Hours from START the shipped nets cover (22 Sep 00:00 to 11 Oct 2022 00:00 UTC, both included)."""
+
+SITE_JITTER_DEG = 1.5
+"""Largest offset, degrees of latitude and of longitude, of a generated data center or
+region from its anchor site."""
+
+PUE_RANGE = (1.08, 1.35)
+WEIGHT_RANGE = (0.5, 2.0)
+"""Region demand weights (x demand.requests_per_hour) are drawn uniformly in this range."""
+
+CAPACITY_OVER_PEAK = 1.5
+"""Total capacity over the sum of the regions' daily peak demands (paper10: 1.52)."""
+
+REQUESTS_PER_HOUR = 250_000
+"""Mean requests per hour of a region of weight 1 (paper10's)."""
+
+PEAK_TO_MEAN = 1.5
+SERVER_POWER_KW = 6.5
+
+_ANCHORS = (  # (shipped site, country, UTC offset in force in the window, h), continents interleaved
+    ("Virginia", "US", -4), ("Belgium", "BE", 2), ("Singapore", "SG", 8), ("Nevada", "US", -7),
+    ("Germany", "DE", 2), ("Japan", "JP", 9), ("Texas", "US", -5), ("Netherlands", "NL", 2),
+    ("Georgia", "US", -4), ("Denmark", "DK", 2),
+)
+
+MODELS = (  # paper10's: ML.ENERGY (A100), server-seconds per request = energy / 6.5 kW
+    {"name": "llama2-7b", "energy_wh_per_request": 0.5, "resources_per_request": 0.2769, "quality_score": 56.8067},
+    {"name": "llama2-13b", "energy_wh_per_request": 0.8611, "resources_per_request": 0.4769, "quality_score": 59.6333},
+    {"name": "llama2-70b", "energy_wh_per_request": 3.7769, "resources_per_request": 2.0918, "quality_score": 66.5233},
+)
+
+TIERS = (  # paper10's (Luo & Cheng's strata)
+    {"name": "interactive", "share": 0.5, "tau_ms": 60, "access_ms": 10, "state_mb": 2, "payload_kb": 8},
+    {"name": "standard", "share": 0.35, "tau_ms": 200, "access_ms": 10, "state_mb": 0.5, "payload_kb": 8},
+    {"name": "batch", "share": 0.15, "tau_ms": "inf", "state_mb": 0, "payload_kb": 8},
+)
+
+POLICY = {"mu_carbon_usd_per_t": 1500, "mu_water_usd_per_m3": 60, "social_weight_usd": 200, "q_social": 4,
+          "q_env": 4, "moving_cost_usd_per_request_per_1000km": 0.0001, "unserved_penalty_usd_per_request": 10}
+
+SIGNALS = ("grids", "synthetic")
+
+_STREAMS = {"dc_place": 0, "dc_size": 1, "dc_pue": 2, "region_place": 3, "region_weight": 4}
+
+
+def world_scenario(sites: int, regions: int, hours: int, *, seed: int = 0, signals: str = "grids") -> dict:
+    """The scenario mapping of a generated world (module docstring); InputError (exit 2)
+    naming the option when *sites*, *regions* or *hours* is below 1, *hours* above
+    MAX_HOURS (or above GRID_HOURS with *signals* ``grids``), *seed* outside 0..MAX_SEED."""
+    _check(sites, regions, hours, seed, signals)
+    anchors = _anchor_sites()
+    dcs = _datacenters(sites, anchors, seed, grids=signals == "grids")
+    regs = _regions(regions, anchors[:sites], dcs, seed)  # users only where some data center is
+    peak_server_s = sum(r["demand_weight"] for r in regs) * REQUESTS_PER_HOUR * PEAK_TO_MEAN * _mean_resources()
+    servers = _servers(sites, CAPACITY_OVER_PEAK * peak_server_s / 3600.0, seed)
+    for dc, n in zip(dcs, servers, strict=True):
+        dc["servers"] = n
+    return {
+        "name": f"world-{sites}x{regions}-{hours}h-s{seed}",
+        "description": f"generated world: {sites} data centers x {regions} user regions x 3 Llama-2 models, "
+                       f"{hours} h hourly, seed {seed} (cosim generate world)",
+        "start": START,
+        "hours": hours,
+        "seed": seed,
+        "models": [dict(m) for m in MODELS],
+        "datacenters": dcs,
+        "regions": regs,
+        "demand": {"source": "profile", "requests_per_hour": REQUESTS_PER_HOUR, "peak_to_mean": PEAK_TO_MEAN,
+                   "peak_hour_local": 14},
+        "signals": {"source": signals},
+        "policy": dict(POLICY),
+        "tiers": [dict(t) for t in TIERS],
+        "latency": {"source": "coordinates"},
+        "frictions": {"egress_usd_per_gb": 0.02},
+        "policies": ["cost-glb", "all-glb", "e-glb", "se-glb"],
+    }
+
+
+def world_yaml(data: dict, *, command: str) -> str:
+    """The YAML text of *data*: a comment naming *command*, then block style with sorted
+    keys (lists of plain values, such as `policies`, on one line)."""
+    head = f"# {command}\n# generated by gridshift (cosim/world.py); same arguments, same file\n"
+    return head + yaml.dump(data, Dumper=_Dumper, sort_keys=True, width=1000, allow_unicode=False)
+
+
+def write_world(out: Path, sites: int, regions: int, hours: int, *, seed: int = 0, signals: str = "grids") -> Path:
+    """Generate the world and write DIR/world.yaml (plus DIR/manifest.json) as a transaction:
+    *out* absent, empty or an earlier generated world (holding world.yaml), else InputError;
+    returns the scenario file's path."""
+    data = world_scenario(sites, regions, hours, seed=seed, signals=signals)
+    command = (f"cosim generate world --sites {sites} --regions {regions} --hours {hours} --seed {seed}"
+               + ("" if signals == "grids" else f" --signals {signals}"))
+    text = world_yaml(data, command=command)
+    with staged(Path(out), markers=(WORLD_FILE,)) as stage:
+        write_atomic(stage.path / WORLD_FILE, lambda p: p.write_text(text, encoding="utf-8"))
+    return Path(out) / WORLD_FILE
+
+
+def _check(sites: int, regions: int, hours: int, seed: int, signals: str) -> None:
+    for flag, value, what in (("--sites", sites, "data center"), ("--regions", regions, "user region")):
+        if value < 1:
+            raise InputError(flag, f"value {value}", f"give at least 1 {what}")
+    if not 1 <= hours <= MAX_HOURS:
+        raise InputError("--hours", f"value {hours}", f"give 1 to {MAX_HOURS:,} hours")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError("--seed", f"value {seed}", f"give a seed from 0 to {MAX_SEED}")
+    if signals not in SIGNALS:
+        raise InputError("--signals", f"value {signals!r}", f"give one of {', '.join(SIGNALS)}")
+    if signals == "grids" and hours > GRID_HOURS:
+        raise InputError("--hours", f"value {hours}", f"the shipped nets hold {GRID_HOURS} hours (22 Sep to 11 Oct "
+                                                      "2022); give --signals synthetic for a longer horizon")
+
+
+def _anchor_sites() -> list[dict]:
+    """The ten shipped sites in :data:`_ANCHORS`' order: name, net, country, offset, lat, lon."""
+    from grids.network import REGIONS_DIR, read_region_spec
+    from grids.registry import site_region
+
+    out = []
+    for site, country, offset in _ANCHORS:
+        net = site_region(site)
+        where = read_region_spec(REGIONS_DIR / f"{net}.yaml")["sites"][site]
+        out.append({"site": site, "net": net, "country": country, "utc_offset_h": offset,
+                    "lat": float(where["lat"]), "lon": float(where["lon"])})
+    return out
+
+
+def _rng(seed: int, stream: str) -> np.random.Generator:
+    return np.random.default_rng([seed, _STREAMS[stream]])
+
+
+def _names(prefix: str, n: int) -> list[str]:
+    width = max(3, len(str(n)))
+    return [f"{prefix}{i + 1:0{width}d}" for i in range(n)]
+
+
+def _jittered(anchor: dict, rng: np.random.Generator) -> dict:
+    dlat, dlon = rng.uniform(-SITE_JITTER_DEG, SITE_JITTER_DEG, size=2)
+    lat = min(max(anchor["lat"] + dlat, -89.0), 89.0)
+    lon = (anchor["lon"] + dlon + 180.0) % 360.0 - 180.0
+    return {"lat": round(float(lat), 3), "lon": round(float(lon), 3)}
+
+
+def _datacenters(n: int, anchors: list[dict], seed: int, *, grids: bool) -> list[dict]:
+    """Data centers round-robin over the anchors (servers filled in later); with *grids*,
+    each names its site's shipped net."""
+    place, pue = _rng(seed, "dc_place"), _rng(seed, "dc_pue")
+    out = []
+    for i, name in enumerate(_names("dc", n)):
+        a = anchors[i % len(anchors)]
+        out.append({"name": name, "location": _jittered(a, place), "country": a["country"],
+                    "signal_site": a["site"], "server_power_kw": SERVER_POWER_KW,
+                    "pue": round(float(pue.uniform(*PUE_RANGE)), 3)})
+        if grids:
+            out[-1]["grid"] = {"kind": "shipped", "name": a["net"]}
+    return out
+
+
+def _regions(n: int, anchors: list[dict], dcs: list[dict], seed: int) -> list[dict]:
+    """User regions round-robin over *anchors* (those holding a data center, so every tier
+    has a site within its budget), each served at home by its nearest data center."""
+    place, weight = _rng(seed, "region_place"), _rng(seed, "region_weight")
+    out = []
+    for i, name in enumerate(_names("reg", n)):
+        a = anchors[i % len(anchors)]
+        loc = _jittered(a, place)
+        home = min(dcs, key=lambda dc: (_km(loc, dc["location"]), dc["name"]))  # ties: the first name
+        out.append({"name": name, "location": loc, "country": a["country"], "utc_offset_h": a["utc_offset_h"],
+                    "local_datacenter": home["name"], "demand_weight": round(float(weight.uniform(*WEIGHT_RANGE)), 3)})
+    return out
+
+
+def _servers(n: int, total: float, seed: int) -> list[int]:
+    """Servers per data center: *total* split by uniform(0.5, 1.5) shares, at least 1 each."""
+    shares = _rng(seed, "dc_size").uniform(0.5, 1.5, size=n)
+    return [max(1, math.ceil(total * s / shares.sum())) for s in shares]
+
+
+def _mean_resources() -> float:
+    return sum(m["resources_per_request"] for m in MODELS) / len(MODELS)
+
+
+def _km(a: dict, b: dict) -> float:
+    """Great-circle distance between two locations, km."""
+    from grids.geo import great_circle_km
+
+    return float(great_circle_km(a["lat"], a["lon"], b["lat"], b["lon"]))
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, except lists of plain values on one line."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list):
+    flow = all(not isinstance(v, (dict, list)) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
