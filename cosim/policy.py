@@ -34,3 +34,8 @@ class PolicyWeights(StrictModel):
     none: the plain norm (q = inf is the max)."""
     moving_cost_usd_per_request_per_1000km: quantity("USD", 1e6, ge=0) = 0.0
     unserved_penalty_usd_per_request: quantity("USD", 1e9, gt=0) = 10.0
+
+    @property
+    def env_group_count(self) -> int:
+        """How many environmental norms there are: 1 combined, 2 separate (carbon, water)."""
+        return 1 if self.env_norm == "combined" else 2

@@ -129,7 +129,7 @@ class _Result:
 
 def _separable(hours: _HourSolver, inst: Instance) -> _Result:
     """Each hour alone: no env term, or its plain sum (theta = 1 on every site)."""
-    groups = _groups(inst)
+    groups = inst.weights.env_group_count
     n = len(inst.datacenters)
     batch = hours.price([np.ones(n) for _ in range(groups)])
     return _Result(x=batch.x, u=batch.u, iterations=1, gap=0.0, solve_s=batch.solve_s, fallback=set(batch.fallback))
@@ -140,7 +140,7 @@ def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: 
     n, _, _, t_count = inst.shape
     q = float(policy.q_env)
     scaled = inst.weights.norm_scale == "entries"
-    groups = _groups(inst)
+    groups = inst.weights.env_group_count
     theta = [_uniform_gradient(n, q, scaled) for _ in range(groups)]
     columns: _Columns | None = None
     lower, reached = -math.inf, math.inf
@@ -380,10 +380,6 @@ def _solve_hours(window: Instance, policy: Policy, arcs: Arcs, problem, start: i
         cost = cost + weights.social_weight_usd * lq(loss, policy.q_social, scaled=weights.norm_scale == "entries")
     env = np.stack([(arcs.by_dc @ (e * x.T)).T for e in groups], axis=1)  # (n, G, N)
     return HourBatch(start=start, x=x, u=u, cost_usd=cost, env_usd=env, fallback=tuple(fallback), solve_s=solve_s)
-
-
-def _groups(inst: Instance) -> int:
-    return 1 if inst.weights.env_norm == "combined" else 2
 
 
 def _solver_name(policy: Policy) -> str:

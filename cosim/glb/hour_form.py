@@ -84,7 +84,7 @@ class HourForm:
         a = len(arcs)
         self.policy, self.arcs, self.a, self.j_count = policy, arcs, a, j_count
         self.scaled = inst.weights.norm_scale == "entries"
-        self.groups = 1 if inst.weights.env_norm == "combined" else 2
+        self.groups = inst.weights.env_group_count
         self.damping, self.has_max_shift = damping, max_shift
         self.n = 0
         self.nonneg: list[np.ndarray] = []

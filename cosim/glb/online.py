@@ -56,7 +56,7 @@ class HourlyProblem:
         n, j_count, _, _ = inst.shape
         a = len(arcs)
         scaled = inst.weights.norm_scale == "entries"
-        groups = 1 if inst.weights.env_norm == "combined" else 2
+        groups = inst.weights.env_group_count
         self.policy = policy
         self.cost = cp.Parameter(a, name="cost")  # energy + moving, per unit fraction; prices can be < 0
         self.resources = cp.Parameter(a, nonneg=True, name="resources")
@@ -159,7 +159,7 @@ class OnlineSolver:
         self.problem = hourly_problem(inst, policy, self.arcs, env_linear=algorithm == "dmd",
                                       damping=damping > 0, max_shift=max_shift is not None, backend=backend)
         self.backend = backend
-        groups = 1 if inst.weights.env_norm == "combined" else 2
+        groups = inst.weights.env_group_count
         self.env_so_far = [np.zeros(n) for _ in range(groups)]  # USD per data center
         self.theta = [np.full(n, 1.0 / n) for _ in range(groups)]
         self.step = math.sqrt(2.0 * math.log(max(n, 2)) / t_count)
