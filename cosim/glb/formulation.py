@@ -178,8 +178,8 @@ log, Solution.x, allocations.parquet) only where it is above this. The solvers' 
 is already cleaned below 1e-7 (`clean_fractions`), so this drops only what a replay's
 capacity cut or the mean of several operators makes smaller still."""
 
-WINDOW_ENTRIES = 1 << 22
-"""At most this many arcs x hours in one window of `hour_windows` (32 MB per float array)."""
+WINDOW_ENTRIES = 1 << 20
+"""At most this many arcs x hours in one window of `hour_windows` (8 MB per float array)."""
 
 WINDOW_HOURS = 168
 """A week: the longest window of `hour_windows`."""
