@@ -2,8 +2,8 @@
 
 Column meanings and units: docs/outputs.md. Times are UTC, ISO 8601 in JSON and
 tz-aware timestamps in Parquet. The Parquet tables are written window by window of hours
-(`cosim.glb.formulation.hour_windows`), one row group or more per window, so no table of
-the whole horizon is held in memory.
+(a week, or fewer hours where a table would pass WINDOW_ENTRIES rows), one row group or
+more per window, so no table of the whole horizon is held in memory.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cosim.glb.formulation import Solution, entries, hour_windows
+from cosim.glb.formulation import WINDOW_ENTRIES, WINDOW_HOURS, Solution, entries
 from cosim.instance import Instance
 from cosim.metrics import site_hourly
 from grids.outcome import SIGNALS
@@ -45,7 +45,16 @@ def allocation_frames(inst: Instance, sol: Solution) -> Iterator[pd.DataFrame]:
 
 
 def _windows(inst: Instance, sol: Solution) -> list[tuple[int, int]]:
-    return hour_windows(len(inst.times), len(sol.arcs))
+    """Windows of hours for the tables: a week at most, and at most WINDOW_ENTRIES rows of
+    any one table (the allocations stored in those hours, or sites or users x hours)."""
+    per_hour = np.diff(sol.x.indptr) + max(len(inst.datacenters), inst.demand.shape[0])  # rows, at most
+    out, t0, rows = [], 0, 0
+    for t, count in enumerate(per_hour):
+        if t > t0 and (t - t0 == WINDOW_HOURS or rows + count > WINDOW_ENTRIES):
+            out.append((t0, t))
+            t0, rows = t, 0
+        rows += count
+    return [*out, (t0, len(per_hour))] if len(per_hour) else []
 
 
 def _labels(names, index: np.ndarray) -> pd.Categorical:
@@ -68,7 +77,7 @@ def site_frames(inst: Instance, sol: Solution, realized: Instance | None = None)
     for t0, t1 in _windows(inst, sol):
         hours = slice(t0, t1)
         columns = {
-            "time": np.tile(inst.times[hours], n),
+            "time": inst.times[np.tile(np.arange(t0, t1), n)],
             "datacenter": _labels(inst.datacenters, np.repeat(np.arange(n), t1 - t0)),
             "energy_kwh": sites["energy_kwh"][:, hours].ravel(),
             "facility_kwh": sites["facility_kwh"][:, hours].ravel(),
@@ -93,7 +102,7 @@ def demand_frames(inst: Instance, sol: Solution) -> Iterator[pd.DataFrame]:
     for t0, t1 in _windows(inst, sol):
         hours = slice(t0, t1)
         yield pd.DataFrame({
-            "time": np.tile(inst.times[hours], j),
+            "time": inst.times[np.tile(np.arange(t0, t1), j)],
             "user_region": _labels(inst.regions, np.repeat(inst.user_region, t1 - t0)),
             "tier": _labels(inst.tiers, np.repeat(inst.user_tier, t1 - t0)),
             "requests": inst.demand[:, hours].ravel(),

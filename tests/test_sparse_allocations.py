@@ -15,7 +15,6 @@ from cosim.glb.formulation import (
     ALLOCATION_THRESHOLD,
     Solution,
     coefficients,
-    hour_windows,
     lq,
     sparse_fractions,
 )
@@ -23,7 +22,7 @@ from cosim.glb.policies import Policy
 from cosim.hourly_log import HourlyLog
 from cosim.instance import build_instance
 from cosim.metrics import policy_metrics, site_hourly
-from cosim.outputs import allocation_frames, allocation_table, demand_table, site_table, write_frames, write_policy
+from cosim.outputs import allocation_frames, allocation_table, write_frames, write_policy
 from cosim.scenario_files import load_scenario
 from tests.test_glb import random_instance
 
@@ -163,10 +162,10 @@ def test_streamed_tables_equal_one_table_of_the_horizon(paper10_day, tmp_path, m
     inst, sol = paper10_day
     import cosim.outputs as outputs
 
-    monkeypatch.setattr(outputs, "hour_windows", lambda t, a: hour_windows(t, a, 5))  # 24 h in 5 windows
+    monkeypatch.setattr(outputs, "WINDOW_HOURS", 5)  # 24 h in 5 windows
     folder = write_policy(tmp_path, inst, sol, realized=inst)
-    whole = {"allocations": allocation_table(inst, sol), "sites": site_table(inst, sol, inst),
-             "demand": demand_table(inst, sol)}
+    whole = {"allocations": _dense_allocations(inst, sol.arcs, sol.x.toarray()),
+             "sites": _whole_site_table(inst, sol), "demand": _whole_demand_table(inst, sol)}
     for name, frame in whole.items():
         path = tmp_path / f"{name}-whole.parquet"
         frame.to_parquet(path, index=False)
@@ -175,6 +174,32 @@ def test_streamed_tables_equal_one_table_of_the_horizon(paper10_day, tmp_path, m
         assert pq.read_schema(streamed).equals(pq.read_schema(path), check_metadata=True), name
         pd.testing.assert_frame_equal(pd.read_parquet(streamed), pd.read_parquet(path), check_exact=True)
     assert not list(folder.glob(".*"))  # no temporary file left
+
+
+def _whole_site_table(inst, sol) -> pd.DataFrame:
+    """sites.parquet as written before, in one table (realized = seen)."""
+    from grids.outcome import SIGNALS
+
+    sites = _dense_sites(inst, sol.arcs, sol.x.toarray())
+    n, t = len(inst.datacenters), len(inst.times)
+    columns = {"time": np.tile(inst.times, n),
+               "datacenter": pd.Categorical.from_codes(np.repeat(np.arange(n), t), categories=list(inst.datacenters)),
+               "energy_kwh": sites["energy_kwh"].ravel(), "facility_kwh": sites["facility_kwh"].ravel(),
+               **{name: getattr(inst, name).ravel() for name in SIGNALS},
+               "energy_cost_usd": sites["energy_cost_usd"].ravel(), "carbon_kg": sites["carbon_kg"].ravel(),
+               "water_l": sites["water_l"].ravel(), **{f"realized_{name}": getattr(inst, name).ravel() for name in SIGNALS}}
+    return pd.DataFrame(columns).sort_values(["time", "datacenter"], ignore_index=True)
+
+
+def _whole_demand_table(inst, sol) -> pd.DataFrame:
+    """demand.parquet as written before, in one table."""
+    j, t = inst.demand.shape
+    return pd.DataFrame({
+        "time": np.tile(inst.times, j),
+        "user_region": pd.Categorical.from_codes(np.repeat(inst.user_region, t), categories=list(inst.regions)),
+        "tier": pd.Categorical.from_codes(np.repeat(inst.user_tier, t), categories=list(inst.tiers)),
+        "requests": inst.demand.ravel(), "unserved": (sol.u * inst.demand).ravel(),
+    }).sort_values(["time", "user_region", "tier"], ignore_index=True)
 
 
 def test_write_frames_needs_a_frame(tmp_path):
@@ -209,3 +234,16 @@ def test_hourly_log_keeps_only_the_arcs_above_the_threshold():
                                                                          facility_mw=np.zeros(2), choices=()),
                              seen=None, realized=None, grids=()))
     assert log.x is not before and log.x.nnz == 10  # rebuilt after a new hour
+
+
+def test_table_windows_bound_the_rows_of_every_table(paper10_day, monkeypatch):
+    inst, sol = paper10_day
+    import cosim.outputs as outputs
+
+    per_hour = np.diff(sol.x.indptr) + max(len(inst.datacenters), inst.demand.shape[0])
+    monkeypatch.setattr(outputs, "WINDOW_ENTRIES", int(3 * per_hour.max()))
+    windows = outputs._windows(inst, sol)
+    assert windows[0][0] == 0 and windows[-1][1] == 24 and all(a[1] == b[0] for a, b in zip(windows, windows[1:]))
+    assert all(per_hour[t0:t1].sum() <= 3 * per_hour.max() for t0, t1 in windows)
+    assert all(per_hour[t0:t1 + 1].sum() > 3 * per_hour.max() for t0, t1 in windows[:-1])  # each as long as fits
+    assert sum(len(f) for f in allocation_frames(inst, sol)) == len(allocation_table(inst, sol)) == sol.x.nnz
