@@ -25,6 +25,7 @@ from cosim.accounting import grid_feedback
 from cosim.cosimulation import CoSimulation, Herding, Market
 from cosim.errors import InputError
 from cosim.glb import Solution, make_policy, objective_terms, solve_offline
+from cosim.glb.formulation import ALLOCATION_THRESHOLD
 from cosim.grid_plan import build_grids, grid_plan
 from cosim.hourly_log import HourlyLog
 from cosim.instance import Instance, build_instance
@@ -239,6 +240,7 @@ def run_scenario(
             options=options.model_dump(mode="json"),
             provenance=provenance(scenario, source, command_line),
             timings=timings,
+            allocation_threshold=ALLOCATION_THRESHOLD,
         )
     result.timings = timings
     return result

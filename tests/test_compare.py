@@ -256,7 +256,7 @@ def test_perf_cost_over_all_demand_counts_dropped_requests_as_the_worst_model():
     sol = solve_offline(inst, make_policy("all-glb", spec.policy))
     j0 = 0
     on = sol.arcs.j == j0
-    dropped = replace(sol, x=np.where(on[:, None], sol.x * 0.5, sol.x), u=sol.u.copy())
+    dropped = replace(sol, x=np.where(on[:, None], sol.x.toarray() * 0.5, sol.x.toarray()), u=sol.u.copy())
     dropped.u[j0] += 0.5 * (1 - sol.u[j0])
     before, after = policy_metrics(inst, sol), policy_metrics(inst, dropped)
     assert after["unserved_requests"] > before["unserved_requests"] + 1
