@@ -32,8 +32,6 @@ import yaml
 
 from cosim.errors import InputError
 from cosim.fields import MAX_HOURS, MAX_SEED
-from cosim.folder_transaction import staged
-from cosim.outputs import write_atomic
 
 WORLD_FILE = "world.yaml"
 """The scenario file a generated folder holds."""
@@ -131,6 +129,9 @@ def write_world(out: Path, sites: int, regions: int, hours: int, *, seed: int = 
     """Generate the world and write DIR/world.yaml (plus DIR/manifest.json) as a transaction:
     *out* absent, empty or an earlier generated world (holding world.yaml), else InputError;
     returns the scenario file's path."""
+    from cosim.folder_transaction import staged
+    from cosim.outputs import write_atomic  # pandas and pyarrow: only when writing (cosim --help stays light)
+
     data = world_scenario(sites, regions, hours, seed=seed, signals=signals)
     command = (f"cosim generate world --sites {sites} --regions {regions} --hours {hours} --seed {seed}"
                + ("" if signals == "grids" else f" --signals {signals}"))
