@@ -26,7 +26,7 @@ from cosim.cosimulation import CoSimulation, Herding, Market
 from cosim.errors import InputError
 from cosim.glb import Solution, make_policy, objective_terms, solve_offline
 from cosim.glb.formulation import ALLOCATION_THRESHOLD
-from cosim.grid_plan import build_grids, grid_plan
+from cosim.grid_plan import RunGrids
 from cosim.hourly_log import HourlyLog
 from cosim.instance import Instance, build_instance
 from cosim.metrics import policy_metrics, relocatable, site_hourly
@@ -40,7 +40,7 @@ NO_HERDING_CONTROL = Herding()
 
 
 def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
-                      ai_share: float | None = None, strict: bool = False) -> Instance:
+                      ai_share: float | None = None, strict: bool = False, grids: RunGrids | None = None) -> Instance:
     """The inputs policies decide on.
 
     With signals from the grids, that is the dispatch of a no-relocation baseline (every
@@ -49,21 +49,25 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     the baseline's load at the data-center buses. *ai_share* scales requests and capacity
     so that the baseline's data-center load is that share of the grids' own demand, and
     the social weight with the requests (`Instance.scaled`). *strict*: refuse implausible
-    values (`build_instance`).
+    values (`build_instance`). *grids*: the scenario's grids built once for the run
+    (cosim.grid_plan.RunGrids; default: built here), shared by both passes.
     """
     source = scenario.source_file if source is None else source
-    inst = build_instance(scenario, data_dir=data_dir, source=source, strict=strict)
+    if grids is None and scenario.signals.source == "grids":
+        grids = RunGrids(scenario, data_dir=data_dir, source=source)
+    inst = build_instance(scenario, data_dir=data_dir, source=source, strict=strict, grids=grids)
     if scenario.signals.source != "grids":
         if ai_share is not None:
             raise InputError("--ai-share", f"{ai_share:g}", "needs simulated grids (signals: grids)")
         return inst
     facility_mw = _baseline_facility_mw(inst, scenario)
     if ai_share is not None:
-        dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share, data_dir=data_dir, source=source)
+        dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share, grids)
         user_factor = np.where(inst.local >= 0, dc_factor[inst.local], dc_factor.mean())
         inst, facility_mw = inst.scaled(user_factor, dc_factor), facility_mw * dc_factor[:, None]
     dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
-    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load, strict=strict)
+    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load, strict=strict,
+                               grids=grids)
     return replace(grid_inst, demand=inst.demand, capacity=inst.capacity, weights=inst.weights)
 
 
@@ -72,16 +76,15 @@ def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:
     return site_hourly(inst, baseline)["facility_kwh"] / 1000.0  # kWh in one hour = average kW
 
 
-def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float, *,
-                      data_dir: Path | None = None, source: str | Path | None = None) -> np.ndarray:
+def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float,
+                      grids: RunGrids) -> np.ndarray:
     """(N,) scale of each data center (and of the users it serves locally) so that, in the
     no-relocation baseline, the data centers on each grid draw *share* of that grid's own
     mean demand."""
-    source = scenario.source_file if source is None else source
     sites = [dc.site for dc in scenario.datacenters]
-    plan = grid_plan(scenario, data_dir=data_dir, source=source)
+    plan = grids.plan
     background = {rg.name: float(rg.hourly(inst.times[0], len(inst.times)).load_mw.sum(axis=1).mean())
-                  for rg in build_grids(plan, seed=scenario.seed)}
+                  for rg in grids.grids}
     grid_of = np.array([plan.grid_of()[s] for s in sites])
     factor = np.ones(len(sites))
     for grid, demand_mw in background.items():
@@ -169,14 +172,14 @@ def run_scenario(
     d = scenario.demand
     market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
                     elasticity=d.price_elasticity if elasticity is None else elasticity, tier_sensitivity=d.tier_sensitivity)
-    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share, strict=options.strict)
+    built = RunGrids(scenario, data_dir=data_dir, source=source) if grids_on else None
+    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share, strict=options.strict,
+                             grids=built)
     sites = [dc.site for dc in scenario.datacenters]
     without = WithoutDataCenters()  # the same for every policy: dispatched once per hour
 
-    where = grid_plan(scenario, data_dir=data_dir, source=source) if grids_on else None
-
     def grids() -> list:
-        return [] if where is None else build_grids(where, seed=scenario.seed)  # fresh nets per run
+        return [] if built is None else built.grids  # each run gets fresh dispatchers (RegionGrid.for_hours)
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
