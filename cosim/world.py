@@ -14,9 +14,10 @@ jitter of at most :data:`SITE_JITTER_DEG`), is dispatched on that site's shipped
 its hourly price, carbon and WUE), and user regions sit near the same sites, so they spread
 over the time zones of three continents (with fewer than ten data centers, regions sit
 only at the sites that hold one). Sizes: region weights uniform in
-:data:`WEIGHT_RANGE`, servers so that total capacity is :data:`CAPACITY_OVER_PEAK` times the
-sum of the regions' daily peaks (in server-seconds at the models' mean resources per
-request), PUE uniform in :data:`PUE_RANGE` (inside cosim.plausibility's bounds).
+:data:`WEIGHT_RANGE`, servers so that each country's capacity is :data:`CAPACITY_OVER_PEAK`
+times the sum of its regions' daily peaks (in server-seconds at the models' mean resources
+per request; see Masks below), PUE uniform in :data:`PUE_RANGE` (inside
+cosim.plausibility's bounds).
 
 The shipped nets hold the levels of 22 Sep to 11 Oct 2022 (grids.registry): with
 ``signals: grids`` the horizon is at most :data:`GRID_HOURS`; a longer one needs
@@ -24,9 +25,9 @@ The shipped nets hold the levels of 22 Sep to 11 Oct 2022 (grids.registry): with
 grids: with *grids* ``balancing-areas`` the anchors are instead every EIA-930 file of
 DATA_DIR/eia930/ (by name; each a balancing area placed and zoned by
 grids.ba_locations), data centers are dispatched on those areas' fitted grids
-(``grid: {kind: balancing-area, file: eia930/CODE.csv}``, ``signal_site`` the code) and
-the horizon is any the files cover (8,760 h for a year's files, from
-:data:`BA_START`).
+(``grid: {kind: balancing-area, file: eia930/CODE.csv}``, ``signal_site`` the code,
+``weather_file`` the EPW of DATA_DIR/weather/ nearest the area) and the horizon is any the
+files cover (8,760 h for a year's files, from :data:`BA_START`).
 
 Masks: users in EU countries are served only in the EU (a ``jurisdiction: EU`` rule)
 and the ``interactive`` tier only in its own country (``same-country``), each rule only
