@@ -106,7 +106,6 @@ POLICY = {"mu_carbon_usd_per_t": 1500, "mu_water_usd_per_m3": 60, "social_weight
 SIGNALS = ("grids", "synthetic")
 GRIDS = ("shipped", "balancing-areas")
 """``--grids``: the ten shipped nets, or balancing areas fitted to the data dir's EIA-930 files."""
-EU = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 
 _STREAMS = {"dc_place": 0, "dc_size": 1, "dc_pue": 2, "region_place": 3, "region_weight": 4}
 
@@ -132,7 +131,7 @@ def world_scenario(sites: int, regions: int, hours: int, *, seed: int = 0, signa
     for dc, n in zip(dcs, _servers(dcs, regs, seed), strict=True):
         dc["servers"] = n
     ba = grids == "balancing-areas"
-    where = (f"on the balancing-area grids of {', '.join(a['site'] for a in anchors)} (EIA-930)" if ba
+    where = (f"on the balancing-area grids of {', '.join(a['site'] for a in anchors[:sites])} (EIA-930)" if ba
              else "on the shipped nets" if signals == "grids" else "with synthetic signals")
     out = {
         "name": f"world-{sites}x{regions}-{hours}h-s{seed}" + ("-ba" if ba else ""),
@@ -364,10 +363,13 @@ def _servers(dcs: list[dict], regs: list[dict], seed: int) -> list[int]:
 def _mask_rules(dcs: list[dict], regs: list[dict]) -> list[dict]:
     """EU data residency for EU regions (all tiers) and same-country for the interactive
     tier, each only when it binds a region and leaves out some data center."""
+    from cosim.scenario import EU_COUNTRIES  # pydantic: only when generating (cosim --help stays light)
+
+    eu = set(EU_COUNTRIES)
     dc_countries = {dc["country"] for dc in dcs}
     reg_countries = {r["country"] for r in regs}
     rules = []
-    if reg_countries & EU and dc_countries - EU:
+    if reg_countries & eu and dc_countries - eu:
         rules.append({"name": "eu-data-residency", "kind": "jurisdiction", "jurisdiction": "EU"})
     if len(dc_countries) > 1:
         rules.append({"name": "interactive-in-country", "kind": "same-country", "tiers": ["interactive"]})
