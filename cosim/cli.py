@@ -531,18 +531,24 @@ app.add_typer(generate_app, name="generate")
 
 @generate_app.command("world")
 def generate_world(
-    sites: Annotated[int, typer.Option("--sites", help="Data centers (dc001 ...), each near one of the ten shipped sites, on its net.")],
+    sites: Annotated[int, typer.Option("--sites", help="Data centers (dc001 ...), round-robin over the grids' sites (the ten shipped sites, or the balancing areas).")],
     regions: Annotated[int, typer.Option("--regions", help="User regions (reg001 ...), near the sites, over their time zones.")],
-    hours: Annotated[int, typer.Option("--hours", help=f"Horizon, hours from 2022-09-22 00:00 UTC (grids: at most {world_.GRID_HOURS}).")],
+    hours: Annotated[int, typer.Option("--hours", help=f"Horizon, hours from --start (shipped nets: at most {world_.GRID_HOURS} from 2022-09-22 00:00 UTC).")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write: DIR/world.yaml (new, empty, or an earlier generated world).")],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the placement and sizes (and of the scenario): same arguments, same file.")] = 0,
-    signals: Annotated[str, typer.Option("--signals", metavar=_choices(world_.SIGNALS), help="grids: dispatch the shipped nets; synthetic: the calibrated generator (any horizon).")] = "grids",
+    signals: Annotated[str, typer.Option("--signals", metavar=_choices(world_.SIGNALS), help="grids: dispatch real grids (--grids); synthetic: the calibrated generator at the shipped sites (any horizon).")] = "grids",
+    grids: Annotated[str, typer.Option("--grids", metavar=_choices(world_.GRIDS), help="With --signals grids: the ten shipped nets, or balancing areas fitted to every DATA_DIR/eia930/*.csv (needs --data-dir).")] = "shipped",
+    start: Annotated[str | None, typer.Option("--start", help="First hour, UTC (default 2022-09-22T00:00Z; balancing areas: 2022-01-01T00:00Z).")] = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Write a synthetic, reproducible scenario of SITES data centers and REGIONS user regions
-    (docs/scenarios.md, Generated worlds); run it with `cosim run DIR/world.yaml`."""
-    path = world_.write_world(out, sites, regions, hours, seed=seed, signals=signals)
+    (docs/scenarios.md, Generated worlds); run it with `cosim run DIR/world.yaml` (with the
+    same --data-dir for balancing areas)."""
+    path = world_.write_world(out, sites, regions, hours, seed=seed, signals=signals, grids=grids,
+                              data_dir=data_dir, start=start)
     console.print(f"world written to {escape(path)} ({sites} data centers, {regions} user regions, {hours} h, "
-                  f"seed {seed}, signals {escape(signals)})", highlight=False, soft_wrap=True)
+                  f"seed {seed}, signals {escape(signals)}" + ("" if grids == "shipped" else f", grids {escape(grids)}") + ")",
+                  highlight=False, soft_wrap=True)
 
 
 def _percent(value: float) -> str:
