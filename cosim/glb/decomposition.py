@@ -38,6 +38,7 @@ The hour subproblems run in chunks of hours, on a dask.distributed Client when g
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -65,6 +66,8 @@ from cosim.glb.online import hourly_problem
 from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
 from cosim.instance import Instance
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_GAP = 1e-5
 """The relative gap (upper - lower bound) / |upper| at which the decomposition stops."""
@@ -158,7 +161,9 @@ def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: 
     iterations = 0
     while iterations < max_iterations:
         iterations += 1
+        pricing_started = time.perf_counter()
         batch = hours.price(theta)
+        pricing_s = time.perf_counter() - pricing_started
         solve_s += batch.solve_s
         fallback |= set(batch.fallback)
         priced = batch.cost_usd + np.einsum("tgn,gn->t", batch.env_usd, np.array(theta))
@@ -171,6 +176,9 @@ def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: 
         solve_s += master_s
         upper = columns.value(weights, q, scaled)  # nonincreasing: only unused columns are dropped
         reached = (upper - lower) / max(abs(upper), 1e-12)
+        _log.info("%s decomposition: master %d, %d columns, pricing %.2f s (solver %.2f s), master %.2f s (solver), "
+                  "lower %.6f, upper %.6f USD, gap %.2e", policy.name, iterations, len(columns.hour), pricing_s,
+                  batch.solve_s, master_s, lower, upper, reached)
         if reached <= gap:
             break
         columns.age(weights)
