@@ -23,7 +23,7 @@ from cosim import world as world_
 from cosim.errors import InputError, SolverInputError
 from cosim.formatting import number as _number
 from cosim.formatting import row_numbers as _row
-from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
+from cosim.options import COUPLINGS, MODES, OFFLINE_METHODS, RunOptions, check_policies
 from cosim.paths import default_out
 from cosim.policy import ALGORITHMS, POLICY_NAMES
 from cosim.progress import log_progress_lines
@@ -83,6 +83,9 @@ def run(
     sequential: Annotated[bool, typer.Option(help="Online, lagged coupling only: each operator sees the grid after the previous ones moved.")] = False,
     elasticity: Annotated[float | None, typer.Option(min=0.0, help="Users' price elasticity of demand (default: the scenario's).")] = None,
     online_algorithm: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
+    offline_method: Annotated[str, typer.Option(metavar=_choices(OFFLINE_METHODS), help="Offline plans: one problem (monolithic), or column generation over hours to a 1e-5 gap (decomposed: for long horizons).")] = "monolithic",
+    workers: Annotated[int | None, typer.Option(help="Decomposed only: run the hours on a local Dask cluster of N worker processes (default: serially).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Decomposed only: run the hours on an existing Dask cluster, tcp://host:port.")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
     strict: StrictOpt = False,
@@ -92,16 +95,17 @@ def run(
     """Co-simulate the scenario's policies with the grids, write the output contract and print
     the Table-1 comparison (and the grid feedback where grids are simulated); then draw the
     figures and report.html (docs/outputs.md)."""
-    from cosim import loaders
-    from cosim.cosimulation import Herding
-    from cosim.folder_transaction import staged
-    from cosim.runner import run_scenario
-
     path, spec = _scenario(scenario, allow_outside_paths)
     options = RunOptions(policies=None if policy is None else tuple(policy), mode=mode, coupling=coupling,
                          online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=damping,
                          max_shift=max_shift, sequential=sequential, elasticity=elasticity,
+                         offline_method=offline_method, workers=workers, scheduler=scheduler,
                          ).checked(grids=spec.signals.source == "grids")
+    from cosim import loaders  # after the options' checks: a bad option exits before the solvers load
+    from cosim.cosimulation import Herding
+    from cosim.folder_transaction import staged
+    from cosim.runner import run_scenario
+
     if hours is not None:
         spec = spec.with_hours(hours)
     if start is not None:
@@ -122,12 +126,18 @@ def run(
                 data_dir=loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths), source=path, out=stage.path, command_line=shlex.join(sys.argv),
                 on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
                 on_hour=lambda: progress.advance(task),
+                offline_method=offline_method, workers=workers, scheduler=scheduler,
             )
         _print_whole(_table1(result.metrics, escape(f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
                                                      f"{mode}, coupling {options.coupling}")))
         if any("grid_feedback" in m for m in result.metrics.values()):
             _print_whole(_feedback_table(result.metrics))
         _print_notes(result.instance.notes)
+        for name, m in result.metrics.items():
+            plan = m.get("offline", {})
+            if plan.get("method") == "decomposed":
+                console.print(f"{escape(name)}: offline plan decomposed over hours, {plan['iterations']} master(s), "
+                              f"relative gap {plan['gap']:.1e}", highlight=False, soft_wrap=True)
         unserved = sum(m["unserved_requests"] for m in result.metrics.values())
         if unserved > 0:
             console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")

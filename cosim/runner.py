@@ -9,6 +9,7 @@ from a file or the synthetic generator) the loop runs open, with no feedback.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import time
@@ -145,6 +146,10 @@ def run_scenario(
     on_hour: Callable[[], None] | None = None,
     label: str | None = None,
     command_line: str | None = None,
+    offline_method: str = "monolithic",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> RunResult:
     """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
@@ -157,6 +162,10 @@ def run_scenario(
     objective ratio (>= 1 up to solver tolerance). *label* names the run in the warnings
     raised while it runs (default: the scenario's name; cosim.run_warnings):
     ``LABEL: policy P, hour H: ...``. *command_line* is recorded in the provenance.
+    *offline_method*: monolithic or decomposed (cosim.glb.offline); a decomposed solve runs
+    its hours on *client* (a dask.distributed Client) when given, else on a LocalCluster of
+    *workers* processes or the Dask *scheduler* opened for the run (cosim.batch.dask_client),
+    else serially.
     """
     started = time.perf_counter()
     dispatched = _dispatch_totals()
@@ -167,7 +176,37 @@ def run_scenario(
         policies=None if policies is None else tuple(policies), mode=mode, coupling=coupling,
         online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=herding.damping,
         max_shift=herding.max_shift, sequential=herding.sequential, elasticity=elasticity, strict=strict,
+        offline_method=offline_method, workers=workers, scheduler=scheduler,
     ).checked(grids=grids_on)
+    with _hours_client(options, client) as hours_client:
+        return _run(scenario, options, herding=herding, data_dir=data_dir, source=source, out=out, on_policy=on_policy,
+                    on_hour=on_hour, label=run_label, command_line=command_line, client=hours_client,
+                    started=started, dispatched=dispatched)
+
+
+@contextlib.contextmanager
+def _hours_client(options: RunOptions, client):
+    """The Dask client of a decomposed solve's hours: *client* when given, else a
+    LocalCluster of options.workers processes or options.scheduler's (cosim.batch, imported
+    here: dask.distributed loads only when asked for), else None (serial)."""
+    if client is not None or options.offline_method != "decomposed" or (options.workers is None and options.scheduler is None):
+        yield client
+        return
+    from cosim.batch import dask_client
+
+    with dask_client(workers=options.workers or 1, scheduler=options.scheduler) as opened:
+        yield opened
+
+
+def _run(scenario: Scenario, options: RunOptions, *, herding: Herding, data_dir: Path | None, source: str | Path,
+         out: Path | None, on_policy: Callable[[str], None] | None, on_hour: Callable[[], None] | None, label: str,
+         command_line: str | None, client, started: float, dispatched: dict) -> RunResult:
+    """run_scenario with its options checked (*started*, *dispatched*: its clock and dispatch
+    counters at the start)."""
+    grids_on = scenario.signals.source == "grids"
+    run_label = label
+    operators, online_algorithm = options.operators, options.online_algorithm
+    ai_share, elasticity = options.ai_share, options.elasticity
     mode, coupling = options.mode, options.coupling
     d = scenario.demand
     market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
@@ -184,7 +223,7 @@ def run_scenario(
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
         with attributed(f"{run_label}: policy {name}, offline horizon"):
-            plan = solve_offline(inst, policy) if mode == "offline" else None
+            plan = solve_offline(inst, policy, options.offline_method, client=client) if mode == "offline" else None
         model = CoSimulation(inst, sites, policy, grids=grids(), coupling=coupling,
                              operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
                              market=market, seed=scenario.seed, without=without, label=run_label)
@@ -207,6 +246,8 @@ def run_scenario(
         if grids_on:
             metrics["grid_feedback"] = grid_feedback(model.log, baseline.log, baseline=BASELINE, ai_share_requested=ai_share)
         metrics["demand_response"] = _demand_response(inst, model.log, market)
+        if plan is not None:
+            metrics["offline"] = {"method": plan.method, "iterations": plan.iterations, "gap": plan.gap}
         return seen, realized, sol, metrics
 
     plans: dict[str, Solution | None] = {}

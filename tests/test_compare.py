@@ -116,7 +116,8 @@ def test_summary_records_options_provenance_and_the_baseline(two_runs):
     sa, sb = _summary(a), _summary(b)
     assert sa["options"] == {"policies": ["cost-glb"], "mode": "offline", "coupling": "open", "online_algorithm": None,
                              "ai_share": None, "operators": 1, "damping": 0.0, "max_shift": None, "sequential": False,
-                             "elasticity": None, "strict": False}
+                             "elasticity": None, "strict": False, "offline_method": "monolithic", "workers": None,
+                             "scheduler": None}
     assert sb["options"]["coupling"] == "lagged" and sb["options"]["ai_share"] == 0.05
     prov = sa["provenance"]
     assert prov["scenario_file"] == str(PAPER10) and prov["seed"] == 2024 and prov["gridshift_version"]
