@@ -3,15 +3,21 @@
     python benchmarks/bench_scale.py [--sizes 10x10,30x30,100x100] [--hours 24] [--timeout 1800]
     python benchmarks/bench_scale.py --sizes 10x10 --hours 6              # a quick look
     python benchmarks/bench_scale.py --hours 24,168 --paper10 --write-doc # T too, paper10, docs/performance.md
+    python benchmarks/bench_scale.py --grids balancing-areas --data-dir ../shared/data --hours 24,168
+                                                                          # a year's grids: any T the files cover
 
 For every size NxM (N data centers, M user regions) and every horizon T of --hours, a world
-is generated in a temporary folder (cosim.world.write_world, --seed, --signals: the shipped
-nets by default, so every site has a dispatched grid) and
+is generated in a temporary folder (cosim.world.write_world, --seed, --signals, --grids: the
+shipped nets by default, so every site has a dispatched grid, at most 457 h; `--grids
+balancing-areas --data-dir DIR`: the balancing-area grids of every DIR/eia930/*.csv, from
+--start, default 2022-01-01 00:00 UTC, any horizon the files cover) and
 
     cosim run WORLD --mode online --coupling lagged --policy se-glb --no-report --out ...
 
-runs in a child process (the nearest baseline runs too, as with any online run on grids).
-Recorded per row: exit code, wall seconds (start-up included), seconds per simulated hour,
+runs in a child process (with `--data-dir` for balancing areas; the nearest baseline runs
+too, as with any online run on grids). Recorded per row: the 1-minute load average when the
+run starts (other processes share the cores), exit code, wall seconds (start-up included),
+seconds per simulated hour,
 the child's peak RSS (os.wait4's ru_maxrss, MiB), and summary.json's `timings` where the run
 writes them (wall_s, glb_solver_s, dispatch_solver_s, dispatch_count, decisions). A crash,
 a refusal or a run killed at --timeout is a row with its last stderr line, not a failure of
@@ -100,17 +106,22 @@ def read_timings(folder: Path) -> dict:
     return {k: timings[k] for k in TIMING_KEYS if isinstance(timings, dict) and k in timings}
 
 
-def bench_world(n: int, m: int, hours: int, *, seed: int, signals: str, timeout_s: float) -> dict:
+def bench_world(n: int, m: int, hours: int, *, seed: int, signals: str, timeout_s: float, grids: str = "shipped",
+                data_dir: str | None = None, start: str | None = None) -> dict:
     """One row: generate an NxM world of *hours* and time the online lagged SE-GLB run on it."""
-    row = {"case": f"{n}x{m}", "sites": n, "regions": m, "hours": hours, "command": "online lagged se-glb"}
+    case = f"{n}x{m}" + (" BA" if grids == "balancing-areas" else "")
+    row = {"case": case, "sites": n, "regions": m, "hours": hours, "command": "online lagged se-glb"}
     with tempfile.TemporaryDirectory(prefix="bench_scale-") as tmp:
         base = Path(tmp)
         try:
-            world = write_world(base / "world", n, m, hours, seed=seed, signals=signals)
+            world = write_world(base / "world", n, m, hours, seed=seed, signals=signals, grids=grids,
+                                data_dir=data_dir, start=start)
         except InputError as exc:
             return row | {"exit": 2, "wall_s": 0.0, "peak_rss_mib": 0.0, "note": str(exc)}
         out = base / "run"
-        row |= run_child([sys.executable, "-m", "cosim.cli", "run", str(world), *ONLINE, "--out", str(out)],
+        extra = [] if data_dir is None else ["--data-dir", str(Path(data_dir).resolve())]
+        row["load_1m"] = os.getloadavg()[0]
+        row |= run_child([sys.executable, "-m", "cosim.cli", "run", str(world), *ONLINE, *extra, "--out", str(out)],
                          cwd=base, timeout_s=timeout_s)
         row["timings"] = read_timings(out)
     return row
@@ -123,6 +134,7 @@ def bench_paper10(hours: int | None, *, timeout_s: float) -> dict:
         base = Path(tmp)
         out = base / "run"
         extra = [] if hours is None else ["--hours", str(hours)]
+        row["load_1m"] = os.getloadavg()[0]
         row |= run_child([sys.executable, "-m", "cosim.cli", "run", "paper10", "--no-report", *extra, "--out", str(out)],
                          cwd=base, timeout_s=timeout_s)
         row["timings"] = read_timings(out)
@@ -135,15 +147,16 @@ def _cell(value, fmt: str) -> str:
 
 def table(rows: list[dict]) -> str:
     """The rows as a Markdown table."""
-    lines = ["| case | N x M | hours | command | exit | wall s | s per sim. hour | peak RSS MiB | GLB solver s "
+    lines = ["| case | N x M | hours | command | load | exit | wall s | s per sim. hour | peak RSS MiB | GLB solver s "
              "| dispatch solver s | dispatches | note |",
-             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         t = r.get("timings", {})
         per_hour = r["wall_s"] / r["hours"] if r.get("exit") == 0 else None
         note = r.get("note", "").replace("|", "\\|")
         lines.append(f"| {r['case']} | {r['sites']} x {r['regions']} | {r['hours']} | {r['command']} "
-                     f"| {'timeout' if r['exit'] is None else r['exit']} | {r['wall_s']:.1f} | {_cell(per_hour, '.3f')} "
+                     f"| {_cell(r.get('load_1m'), '.1f')} | {'timeout' if r['exit'] is None else r['exit']} "
+                     f"| {r['wall_s']:.1f} | {_cell(per_hour, '.3f')} "
                      f"| {r['peak_rss_mib']:.0f} | {_cell(t.get('glb_solver_s'), '.2f')} "
                      f"| {_cell(t.get('dispatch_solver_s'), '.2f')} | {_cell(t.get('dispatch_count'), 'd')} | {note} |")
     return "\n".join(lines)
@@ -168,10 +181,13 @@ def write_doc(md: str, args: argparse.Namespace, path: Path = DOC) -> None:
     """Replace the bench_scale section of *path* (append it when the markers are absent)."""
     section = "\n".join([
         f"## Scale (`python benchmarks/bench_scale.py`, {dt.date.today().isoformat()})", "",
-        f"Machine: {machine()}. Generated worlds (`cosim generate world --seed {args.seed} --signals {args.signals}`); "
+        f"Machine: {machine()}. Generated worlds (`cosim generate world --seed {args.seed} --signals {args.signals}"
+        f"{'' if args.grids == 'shipped' else ' --grids ' + args.grids + ' --data-dir DATA_DIR'}`); "
         f"`cosim run WORLD {' '.join(ONLINE)}` in a child process (the nearest baseline runs too); wall time includes "
-        "start-up; peak RSS is the child's (os.wait4). Command: `python benchmarks/bench_scale.py "
-        f"--sizes {args.sizes} --hours {args.hours}{' --paper10' if args.paper10 else ''}`.", "",
+        "start-up; peak RSS is the child's (os.wait4); load: the 1-minute load average as the run starts (2 cores "
+        "shared with other processes). Command: `python benchmarks/bench_scale.py "
+        f"--sizes {args.sizes} --hours {args.hours}{'' if args.grids == 'shipped' else ' --grids ' + args.grids}"
+        f"{' --paper10' if args.paper10 else ''}`.", "",
         md, ""])
     old = path.read_text() if path.exists() else ""
     if BEGIN in old and END in old:  # replace the measured block only, keep the notes around it
@@ -189,6 +205,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run before it is killed")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--signals", choices=("grids", "synthetic"), default="grids")
+    parser.add_argument("--grids", choices=("shipped", "balancing-areas"), default="shipped",
+                        help="the worlds' grids (balancing-areas: every DATA_DIR/eia930/*.csv; needs --data-dir)")
+    parser.add_argument("--data-dir", default=None, help="the data dir (default: $COSIM_DATA_DIR)")
+    parser.add_argument("--start", default=None, help="first hour, UTC (default: the grids' own)")
     parser.add_argument("--paper10", action="store_true", help="also time the default `cosim run paper10 --no-report`")
     parser.add_argument("--paper10-hours", type=int, default=None, help="shorten the paper10 run (default: its 432 h)")
     parser.add_argument("--write-doc", action="store_true", help="replace the bench_scale section of docs/performance.md")
@@ -198,7 +218,8 @@ def main() -> None:
     rows = []
     for hours in horizons:
         for n, m in parse_sizes(args.sizes):
-            rows.append(bench_world(n, m, hours, seed=args.seed, signals=args.signals, timeout_s=args.timeout))
+            rows.append(bench_world(n, m, hours, seed=args.seed, signals=args.signals, timeout_s=args.timeout,
+                                    grids=args.grids, data_dir=args.data_dir, start=args.start))
             print(f"{rows[-1]['case']} {hours} h: exit {rows[-1]['exit']}, {rows[-1]['wall_s']:.1f} s, "
                   f"{rows[-1]['peak_rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
     if args.paper10:

@@ -19,30 +19,24 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cosim import frontier as frontier_
-from cosim import loaders
 from cosim import world as world_
-from cosim.capacity_check import shortfalls
-from cosim.cosimulation import Herding
 from cosim.errors import InputError, SolverInputError
-from cosim.folder_transaction import staged
 from cosim.formatting import number as _number
 from cosim.formatting import row_numbers as _row
-from cosim.glb import ALGORITHMS, POLICY_NAMES, SolverFailure
-from cosim.instance import build_instance
-from cosim.manifest import require_intact
-from cosim.masks import reach, unservable
-from cosim.metrics import feedback_table, table1
-from cosim.options import COUPLINGS, MODES, RunOptions, check_policies
-from cosim.outputs import write_atomic
+from cosim.options import COUPLINGS, MODES, OFFLINE_METHODS, RunOptions, check_policies
 from cosim.paths import default_out
+from cosim.policy import ALGORITHMS, POLICY_NAMES
 from cosim.progress import log_progress_lines
 from cosim.progress import progress as progress_line
-from cosim.runner import decision_instance, run_scenario
-from cosim.scenario_files import DEFAULT_SCENARIO, load_scenario, resolve_scenario_path
-from cosim.sweep import AXES, load_sweep
 from cosim.terminal import safe as escape  # every name reaching the console: control characters and markup escaped
 from cosim.terminal import visible
+
+# The heavy modules (the runner: pandapower, cvxpy, the GLB solvers; the instance builder;
+# pandas) are imported inside the commands that use them, so `cosim --help`, `cosim report`
+# and the like do not pay for them (docs/performance.md).
+
+DEFAULT_SCENARIO = "paper10"
+"""cosim.scenario_files.DEFAULT_SCENARIO, repeated here: that module loads pandas (tests/test_cli.py holds them equal)."""
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="gridshift: geo-distributed AI inference and power grids.")
 console = Console(emoji=False)  # no `:name:` of an input becomes an emoji; names are escaped (cosim.terminal)
@@ -58,6 +52,14 @@ AllowOutsideOpt = Annotated[bool, typer.Option(
     help="Let the scenario name files outside the data dir and its own folder (`..`, absolute paths, symlinks "
          "leading elsewhere) and extend scenarios outside its folder (docs/scenarios.md, Paths).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Refuse (exit 2) a value outside its plausible range instead of warning (docs/scenarios.md, Plausibility checks).")]
+
+
+def _scenario(scenario: str, allow_outside: bool):
+    """The scenario's path and its parsed Scenario (cosim.scenario_files, imported here: pandas)."""
+    from cosim.scenario_files import load_scenario, resolve_scenario_path
+
+    path = resolve_scenario_path(scenario)
+    return path, load_scenario(path, allow_outside=allow_outside)
 
 
 def _choices(values: tuple[str, ...]) -> str:
@@ -81,6 +83,9 @@ def run(
     sequential: Annotated[bool, typer.Option(help="Online, lagged coupling only: each operator sees the grid after the previous ones moved.")] = False,
     elasticity: Annotated[float | None, typer.Option(min=0.0, help="Users' price elasticity of demand (default: the scenario's).")] = None,
     online_algorithm: Annotated[str | None, typer.Option(help=f"Online only: {', '.join(ALGORITHMS)} (default per policy).")] = None,
+    offline_method: Annotated[str, typer.Option(metavar=_choices(OFFLINE_METHODS), help="Offline plans: one problem (monolithic), or column generation over hours to a 1e-5 gap (decomposed: for long horizons).")] = "monolithic",
+    workers: Annotated[int | None, typer.Option(help="Decomposed only: run the hours on a local Dask cluster of N worker processes (default: serially).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Decomposed only: run the hours on an existing Dask cluster, tcp://host:port.")] = None,
     data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: cosim-out/<scenario name>).")] = None,
     strict: StrictOpt = False,
@@ -90,12 +95,17 @@ def run(
     """Co-simulate the scenario's policies with the grids, write the output contract and print
     the Table-1 comparison (and the grid feedback where grids are simulated); then draw the
     figures and report.html (docs/outputs.md)."""
-    path = resolve_scenario_path(scenario)
-    spec = load_scenario(path, allow_outside=allow_outside_paths)
+    path, spec = _scenario(scenario, allow_outside_paths)
     options = RunOptions(policies=None if policy is None else tuple(policy), mode=mode, coupling=coupling,
                          online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=damping,
                          max_shift=max_shift, sequential=sequential, elasticity=elasticity,
+                         offline_method=offline_method, workers=workers, scheduler=scheduler,
                          ).checked(grids=spec.signals.source == "grids")
+    from cosim import loaders  # after the options' checks: a bad option exits before the solvers load
+    from cosim.cosimulation import Herding
+    from cosim.folder_transaction import staged
+    from cosim.runner import run_scenario
+
     if hours is not None:
         spec = spec.with_hours(hours)
     if start is not None:
@@ -116,12 +126,18 @@ def run(
                 data_dir=loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths), source=path, out=stage.path, command_line=shlex.join(sys.argv),
                 on_policy=lambda name: progress.update(task, description=f"{name} ({mode}, {spec.hours} h)"),
                 on_hour=lambda: progress.advance(task),
+                offline_method=offline_method, workers=workers, scheduler=scheduler,
             )
         _print_whole(_table1(result.metrics, escape(f"{spec.name}: {spec.hours} h from {result.instance.times[0]:%Y-%m-%d %H:%M} UTC, "
                                                      f"{mode}, coupling {options.coupling}")))
         if any("grid_feedback" in m for m in result.metrics.values()):
             _print_whole(_feedback_table(result.metrics))
         _print_notes(result.instance.notes)
+        for name, m in result.metrics.items():
+            plan = m.get("offline", {})
+            if plan.get("method") == "decomposed":
+                console.print(f"{escape(name)}: offline plan decomposed over hours, {plan['iterations']} master(s), "
+                              f"relative gap {plan['gap']:.1e}", highlight=False, soft_wrap=True)
         unserved = sum(m["unserved_requests"] for m in result.metrics.values())
         if unserved > 0:
             console.print(f"[yellow]unserved requests: {unserved:,.0f} (see unserved_hours in summary.json)[/yellow]")
@@ -156,6 +172,9 @@ def figures(
 ) -> None:
     """Draw DIR/figures/*.png and DIR/report.html for an existing run folder (cosim run does
     this itself unless --no-report)."""
+    from cosim.folder_transaction import staged
+    from cosim.manifest import require_intact
+
     if not (folder / "summary.json").is_file():
         from cosim.run_folder import read_run
 
@@ -166,6 +185,8 @@ def figures(
 
 
 def _feedback_table(metrics: dict[str, dict]) -> Table:
+    from cosim.metrics import feedback_table
+
     table = Table(title="grid feedback (DESIGN.md accounting)", title_justify="left")
     table.add_column("metric")
     frame = feedback_table(metrics)
@@ -185,8 +206,11 @@ def validate(
 ) -> None:
     """Check a scenario file and the data it names (values' plausibility in their units, peak
     demand against the capacity the masks allow); print what it describes."""
-    path = resolve_scenario_path(scenario)
-    spec = load_scenario(path, allow_outside=allow_outside_paths)
+    from cosim import loaders
+    from cosim.capacity_check import shortfalls
+    from cosim.instance import build_instance
+
+    path, spec = _scenario(scenario, allow_outside_paths)
     inst = build_instance(spec, data_dir=loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths), source=path,
                           strict=strict)
     n, j, k, t = inst.shape
@@ -210,8 +234,11 @@ def masks(
     allow_outside_paths: AllowOutsideOpt = False,
 ) -> None:
     """Show which (region, tier, data center) pairs are feasible, and which rule excludes the others."""
-    path = resolve_scenario_path(scenario)
-    spec = load_scenario(path, allow_outside=allow_outside_paths)
+    from cosim import loaders
+    from cosim.masks import reach, unservable
+    from cosim.outputs import write_atomic
+
+    path, spec = _scenario(scenario, allow_outside_paths)
     data = loaders.data_dir_option(data_dir, allow_outside=allow_outside_paths)
     table = reach(spec, data_dir=data, source=path, check=False).table(spec)
     for tier, rows in table.groupby("tier", sort=False):
@@ -261,8 +288,13 @@ def frontier(
     allow_outside_paths: AllowOutsideOpt = False,
 ) -> None:
     """Sweep the latency budget: DIR/frontier.csv and DIR/frontier.png, the energy-latency frontier."""
-    path = resolve_scenario_path(scenario)
-    spec = load_scenario(path, allow_outside=allow_outside_paths)
+    from cosim import frontier as frontier_
+    from cosim import loaders
+    from cosim.folder_transaction import staged
+    from cosim.outputs import write_atomic
+    from cosim.runner import decision_instance
+
+    path, spec = _scenario(scenario, allow_outside_paths)
     if not tau:
         raise InputError("--tau", "(missing)", "give the budgets to sweep, e.g. --tau 20,50,100")
     taus = frontier_.parse_taus(tau)
@@ -314,7 +346,9 @@ def batch(
     """Run a sweep on Dask: each run into DIR/runs/<run-id>/, a row per run into DIR/catalog.duckdb.
     Runs completed before are skipped; exit 1 when a run failed (its error is in the catalog)."""
     from cosim import batch as batch_  # late, as catalog: duckdb (~0.2 s) loads only for cosim batch
+    from cosim import loaders
     from cosim.catalog import Catalog
+    from cosim.sweep import load_sweep
 
     spec = load_sweep(sweep, hours=hours, allow_outside=allow_outside_paths)
     out = out or default_out(spec.name, source=spec.path)
@@ -372,6 +406,8 @@ def batch(
 
 
 def _batch_table(spec, rows) -> Table:
+    from cosim.sweep import AXES
+
     swept = [AXES[name].column for name in spec.runs[0].params] if spec.runs else []
     table = Table(title=escape(f"{spec.name}: {spec.base.name}, {spec.base.hours} h"), title_justify="left", box=box.SIMPLE_HEAD)
     metrics = (("energy_cost_usd", "energy cost (USD)"), ("carbon_attributional_t", "carbon attr. (t)"),
@@ -457,6 +493,8 @@ def grid_check(
     """Fit the balancing-area model to FILE, dispatch its year and compare it with the file:
     average intensity, its hourly correlation, empirical MEF vs model LME per season, fuel shares.
     Exits 0 when goals are missed (a report); it names them."""
+    from cosim import loaders
+
     path = file if file.exists() else loaders.dataset_path(loaders.resolve_data_dir(data_dir), str(file), source=file)
     # late: pandapower (the balancing-area model) loads only for this command, after FILE is found
     from grids.balancing_area import year_baseline
@@ -503,18 +541,24 @@ app.add_typer(generate_app, name="generate")
 
 @generate_app.command("world")
 def generate_world(
-    sites: Annotated[int, typer.Option("--sites", help="Data centers (dc001 ...), each near one of the ten shipped sites, on its net.")],
+    sites: Annotated[int, typer.Option("--sites", help="Data centers (dc001 ...), round-robin over the grids' sites (the ten shipped sites, or the balancing areas).")],
     regions: Annotated[int, typer.Option("--regions", help="User regions (reg001 ...), near the sites, over their time zones.")],
-    hours: Annotated[int, typer.Option("--hours", help=f"Horizon, hours from 2022-09-22 00:00 UTC (grids: at most {world_.GRID_HOURS}).")],
+    hours: Annotated[int, typer.Option("--hours", help=f"Horizon, hours from --start (shipped nets: at most {world_.GRID_HOURS} from 2022-09-22 00:00 UTC).")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write: DIR/world.yaml (new, empty, or an earlier generated world).")],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the placement and sizes (and of the scenario): same arguments, same file.")] = 0,
-    signals: Annotated[str, typer.Option("--signals", metavar=_choices(world_.SIGNALS), help="grids: dispatch the shipped nets; synthetic: the calibrated generator (any horizon).")] = "grids",
+    signals: Annotated[str, typer.Option("--signals", metavar=_choices(world_.SIGNALS), help="grids: dispatch real grids (--grids); synthetic: the calibrated generator at the shipped sites (any horizon).")] = "grids",
+    grids: Annotated[str, typer.Option("--grids", metavar=_choices(world_.GRIDS), help="With --signals grids: the ten shipped nets, or balancing areas fitted to every DATA_DIR/eia930/*.csv (needs --data-dir).")] = "shipped",
+    start: Annotated[str | None, typer.Option("--start", help="First hour, UTC (default 2022-09-22T00:00Z; balancing areas: 2022-01-01T00:00Z).")] = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Write a synthetic, reproducible scenario of SITES data centers and REGIONS user regions
-    (docs/scenarios.md, Generated worlds); run it with `cosim run DIR/world.yaml`."""
-    path = world_.write_world(out, sites, regions, hours, seed=seed, signals=signals)
+    (docs/scenarios.md, Generated worlds); run it with `cosim run DIR/world.yaml` (with the
+    same --data-dir for balancing areas)."""
+    path = world_.write_world(out, sites, regions, hours, seed=seed, signals=signals, grids=grids,
+                              data_dir=data_dir, start=start)
     console.print(f"world written to {escape(path)} ({sites} data centers, {regions} user regions, {hours} h, "
-                  f"seed {seed}, signals {escape(signals)})", highlight=False, soft_wrap=True)
+                  f"seed {seed}, signals {escape(signals)}" + ("" if grids == "shipped" else f", grids {escape(grids)}") + ")",
+                  highlight=False, soft_wrap=True)
 
 
 def _percent(value: float) -> str:
@@ -533,6 +577,8 @@ def _print_notes(notes) -> None:
 
 
 def _table1(metrics: dict[str, dict], title: str) -> Table:
+    from cosim.metrics import table1
+
     table = Table(title=title, title_justify="left")
     table.add_column("metric (SE-GLB Table 1)")
     frame = table1(metrics)
@@ -558,7 +604,7 @@ def main() -> None:
     except InputError as exc:
         _error_line(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)
-    except (SolverFailure, SolverInputError) as exc:
+    except _solver_errors() as exc:
         _error_line(f"[red]solver failure:[/red] {escape(str(exc))}")
         sys.exit(1)
     except KeyboardInterrupt:
@@ -584,6 +630,13 @@ def main() -> None:
         sys.exit(code)
     if isinstance(code, int) and code:  # typer returns a command's typer.Exit(code) (and Ctrl-C's 130) without standalone mode
         sys.exit(code)
+
+
+def _solver_errors() -> tuple[type[Exception], ...]:
+    """The solver failures main() reports (exit 1): cosim.glb's SolverFailure only where
+    cosim.glb was imported (a command that never loaded it cannot have raised it)."""
+    solve = sys.modules.get("cosim.glb.solve")
+    return (SolverInputError,) if solve is None else (solve.SolverFailure, SolverInputError)
 
 
 _plain_warning = warnings.formatwarning

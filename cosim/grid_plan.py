@@ -232,6 +232,50 @@ def build_grids(plan: GridPlan, *, seed: int, start=None, hours: int | None = No
     return out
 
 
+class RunGrids:
+    """A scenario's grids built once for the passes and co-simulations of a run, on first
+    use (so the checks that come before the grids still fail first): the ``plan``
+    (:func:`grid_plan`), the ``grids`` over the scenario's hours, their horizons memoized
+    (grids.grid.RegionGrid.with_horizon_memo: each dispatch pass and co-simulation gets a
+    fresh dispatcher on shared profiles and network matrices), and the ``notes``
+    :func:`build_grids` issued for that window, kept to be issued again by every pass
+    (:meth:`warn_notes`) as building the grids anew would."""
+
+    def __init__(self, scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None):
+        self._scenario, self._data_dir = scenario, data_dir
+        self._source = scenario.source_file if source is None else source
+        self._plan: GridPlan | None = None
+        self._grids: list | None = None
+        self.notes: tuple[str, ...] = ()
+
+    @property
+    def plan(self) -> GridPlan:
+        if self._plan is None:
+            self._plan = grid_plan(self._scenario, data_dir=self._data_dir, source=self._source)
+        return self._plan
+
+    @property
+    def grids(self) -> list:
+        if self._grids is None:
+            import pandas as pd
+
+            plan, sc = self.plan, self._scenario
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DataWarning)
+                grids = build_grids(plan, seed=sc.seed, start=pd.Timestamp(sc.start), hours=sc.hours)
+            for w in caught:
+                if not issubclass(w.category, DataWarning):
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            self.notes = tuple(str(w.message) for w in caught if issubclass(w.category, DataWarning))
+            self._grids = [g.with_horizon_memo() for g in grids]
+        return self._grids
+
+    def warn_notes(self) -> None:
+        """Issue the notes of building the grids as DataWarnings (after :attr:`grids`)."""
+        for note in self.notes:
+            warnings.warn(note, DataWarning, stacklevel=2)
+
+
 @lru_cache(maxsize=16)
 def _fitted(path: Path, mtime_ns: int, file: str):
     """A balancing area's file read and its fleet fitted, once per process and file version."""

@@ -2,15 +2,19 @@
 read (they take the log, not the model). One HourRecord (agents.hour) per hour goes in;
 arrays over the horizon come out.
 
-Shapes: N data centers, J users, A arcs, G grids, T hours.
+Shapes: N data centers, J users, A arcs, G grids, T hours. Every series is dense except
+the allocations x: per hour only the arcs above ALLOCATION_THRESHOLD are kept, so the log
+grows with the allocations made, not with arcs x hours.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from agents.hour import SIGNALS, HourRecord
+from cosim.glb.formulation import ALLOCATION_THRESHOLD
 from cosim.instance import Instance
 
 
@@ -18,8 +22,8 @@ from cosim.instance import Instance
 class HourlyLog:
     """Hour-by-hour records of one run.
 
-    demand (J, T) requests the users emitted; x (A, T) and u (J, T) the operators' fractions
-    of it per arc and unserved; facility_mw (N, T) the data centers' draw; seen and
+    demand (J, T) requests the users emitted; x (A, T, a sparse CSC array: `x`) and u (J, T)
+    the operators' fractions of it per arc and unserved; facility_mw (N, T) the data centers' draw; seen and
     realized: per signal name (N, T), the signals decided on and those after re-dispatch
     (the instance's own where no grid is simulated); per grid (G, T): emissions and the
     consumers' cost (LMP x background load) with and without the data centers, demand
@@ -32,7 +36,7 @@ class HourlyLog:
     iterate_tol: float
     grid_names: tuple[str, ...]
     demand: np.ndarray
-    x: np.ndarray
+    arcs: int
     u: np.ndarray
     facility_mw: np.ndarray
     seen: dict[str, np.ndarray]
@@ -49,6 +53,9 @@ class HourlyLog:
     residual: np.ndarray
     published_mw: np.ndarray
     fallback_hours: list[int] = field(default_factory=list)
+    _x_rows: list[np.ndarray] = field(default_factory=list, repr=False)  # per hour: arcs kept
+    _x_vals: list[np.ndarray] = field(default_factory=list, repr=False)  # per hour: their fractions
+    _x: sp.csc_array | None = field(default=None, repr=False)  # `x`, built once per change
 
     @classmethod
     def empty(cls, inst: Instance, arcs: int, grid_names: tuple[str, ...], *, coupling: str, operators: int,
@@ -62,7 +69,7 @@ class HourlyLog:
 
         return cls(
             coupling=coupling, operators=operators, iterate_tol=iterate_tol, grid_names=tuple(grid_names),
-            demand=np.zeros((j, t)), x=np.zeros((arcs, t)), u=np.zeros((j, t)), facility_mw=np.zeros((n, t)),
+            demand=np.zeros((j, t)), arcs=arcs, u=np.zeros((j, t)), facility_mw=np.zeros((n, t)),
             seen={name: np.array(getattr(inst, name), dtype=float) for name in SIGNALS},
             realized={name: np.array(getattr(inst, name), dtype=float) for name in SIGNALS},
             emissions_with_kg=grid_series(), emissions_without_kg=grid_series(),
@@ -70,13 +77,16 @@ class HourlyLog:
             grid_demand_mw=grid_series(), grid_background_mw=grid_series(), shed_mw=grid_series(),
             replay_unserved=np.zeros((j, t)), iterations=np.ones(t, dtype=int), residual=np.zeros(t),
             published_mw=np.zeros((n, t)),
+            _x_rows=[np.zeros(0, dtype=np.int32)] * t, _x_vals=[np.zeros(0)] * t,
         )
 
     def record(self, k: int, hour: HourRecord) -> None:
         """Keep hour *k*."""
         d = hour.decision
         self.demand[:, k] = hour.demand
-        self.x[:, k], self.u[:, k], self.facility_mw[:, k] = d.x, d.u, d.facility_mw
+        kept = np.flatnonzero(d.x > ALLOCATION_THRESHOLD)
+        self._x_rows[k], self._x_vals[k], self._x = kept.astype(np.int32), np.array(d.x[kept], dtype=float), None
+        self.u[:, k], self.facility_mw[:, k] = d.u, d.facility_mw
         if hour.replay_unserved is not None:
             self.replay_unserved[:, k] = hour.replay_unserved
         self.iterations[k], self.residual[k] = hour.iterations, hour.residual
@@ -95,6 +105,23 @@ class HourlyLog:
             for name in SIGNALS:
                 self.seen[name][:, k] = getattr(hour.seen, name)
                 self.realized[name][:, k] = getattr(hour.realized, name)
+
+    @property
+    def x(self) -> sp.csc_array:
+        """(A, T) the operators' fractions per arc and hour, as a CSC array of the entries
+        above ALLOCATION_THRESHOLD (hours not yet recorded are empty)."""
+        if self._x is None:
+            counts = np.array([len(r) for r in self._x_rows], dtype=np.int64)
+            indptr = np.concatenate([[0], np.cumsum(counts)])
+            self._x = sp.csc_array((np.concatenate(self._x_vals), np.concatenate(self._x_rows), indptr),
+                                   shape=(self.arcs, len(self._x_rows)))
+        return self._x
+
+    def x_hour(self, k: int) -> np.ndarray:
+        """(A,) the fractions of hour k, dense."""
+        out = np.zeros(self.arcs)
+        out[self._x_rows[k]] = self._x_vals[k]
+        return out
 
     def instances(self, inst: Instance) -> tuple[Instance, Instance]:
         """(seen, realized): *inst* with the users' realized demand and the signals the

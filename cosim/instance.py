@@ -18,7 +18,7 @@ import pandas as pd
 
 from cosim import loaders
 from cosim.errors import DataWarning, InputError
-from cosim.grid_plan import build_grids, grid_plan, site_weather
+from cosim.grid_plan import RunGrids, build_grids, grid_plan, site_weather
 from cosim.masks import check_feasible, feasible, frictions_usd_per_request, reach
 from cosim.plausibility import PlausibilityWarning, check_scenario, check_signals
 from cosim.policy import PolicyWeights
@@ -151,7 +151,7 @@ class Instance:
 
 def build_instance(
     scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
-    dc_load_mw: pd.DataFrame | None = None, strict: bool = False,
+    dc_load_mw: pd.DataFrame | None = None, strict: bool = False, grids: RunGrids | None = None,
 ) -> Instance:
     """Arrays for *scenario*; external datasets are looked up under *data_dir*.
 
@@ -159,7 +159,8 @@ def build_instance(
     signals come from dispatch (`signals: grids`); none means grids without data centers.
     Values outside their plausible range (cosim.plausibility: scenario fields, signal files,
     computed signals) are notes; with *strict* the first is refused (InputError), the
-    scenario's fields before any file is read.
+    scenario's fields before any file is read. *grids*: the scenario's grids built once for
+    the run (cosim.grid_plan.RunGrids) instead of anew (same signals, same notes).
     """
     source = scenario.source_file if source is None else source
     times = pd.date_range(pd.Timestamp(scenario.start), periods=scenario.hours, freq="h", name="time")
@@ -169,7 +170,7 @@ def build_instance(
         warnings.simplefilter("always", DataWarning)
         check_scenario(scenario, source)
         _refuse_implausible(caught, strict)
-        signals = _signals(scenario, times, data_dir, source, dc_load_mw)
+        signals = _signals(scenario, times, data_dir, source, dc_load_mw, grids)
         _refuse_implausible(caught, strict)
     for w in caught:  # anything else goes on to the caller's handlers
         if not issubclass(w.category, DataWarning):
@@ -240,7 +241,8 @@ def _demand(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source) -> np
     return frame.to_numpy().T.copy()
 
 
-def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_load_mw) -> dict[str, np.ndarray]:
+def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_load_mw,
+             built: RunGrids | None = None) -> dict[str, np.ndarray]:
     """Per signal an (N, T) array. A data center's `weather_file` gives its site's WUE
     whatever the source: through the grids (cosim.grid_plan.build_grids) with `grids`, in
     place of the source's rows of that site otherwise."""
@@ -249,11 +251,15 @@ def _signals(scenario: Scenario, times: pd.DatetimeIndex, data_dir, source, dc_l
     if s.source == "grids":
         from grids.signals import site_signals  # pandapower loads only when grids are used
 
-        plan = grid_plan(scenario, data_dir=data_dir, source=source)
         site_load = None
         if dc_load_mw is not None:  # data centers sharing a site add up
             site_load = dc_load_mw.T.groupby([dc.site for dc in scenario.datacenters]).sum().T
-        grids = build_grids(plan, seed=scenario.seed, start=times[0], hours=len(times))
+        if built is None:
+            grids = build_grids(grid_plan(scenario, data_dir=data_dir, source=source), seed=scenario.seed,
+                                start=times[0], hours=len(times))
+        else:
+            grids = built.grids
+            built.warn_notes()
         frames = site_signals(sites, times[0], len(times), dc_load_mw=site_load, grids=grids)
         check_signals({name: frame[sites].to_numpy().T for name, frame in frames.items()},
                       [dc.name for dc in scenario.datacenters], times, source=source, origin="signals (grids)")

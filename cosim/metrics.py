@@ -11,21 +11,26 @@ denominator, so dropping requests lowers it (perf_score, the score of the served
 does not see them either). perf_cost_all_demand and perf_score_all_demand count every
 unserved request as served by the worst model (the largest s_k, the lowest score), so a
 policy cannot look better by dropping requests than by serving them with its smallest model.
+
+The allocations are sparse (Solution.x): sums run over their stored entries, so memory
+grows with the allocations made, never with arcs x hours.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from cosim.glb.formulation import Solution
+from cosim.glb.formulation import Solution, entries
 from cosim.instance import Instance
 
 
 def site_hourly(inst: Instance, sol: Solution) -> dict[str, np.ndarray]:
     """Per data center and hour (N, T): energy_kwh (IT), facility_kwh, energy_cost_usd, carbon_kg,
     water_l (on-site: IT kWh x WUE, plus off-site: facility kWh x EWIF)."""
-    y = sol.requests(inst)
-    energy_kwh = sol.arcs.by_dc @ (inst.energy_kwh_per_request[sol.arcs.k][:, None] * y)
+    a, t, y = entries(sol.requests(inst))
+    n, _, _, t_count = inst.shape
+    it_kwh = inst.energy_kwh_per_request[sol.arcs.k[a]] * y
+    energy_kwh = np.bincount(sol.arcs.i[a] * t_count + t, weights=it_kwh, minlength=n * t_count).reshape(n, t_count)
     facility_kwh = inst.pue[:, None] * energy_kwh
     return {
         "energy_kwh": energy_kwh,
@@ -56,7 +61,7 @@ def policy_metrics(inst: Instance, sol: Solution) -> dict:
     sites = site_hourly(inst, sol)
     y = sol.requests(inst)
     arcs = sol.arcs
-    y_arc = y.sum(axis=1)
+    y_arc = np.bincount(y.indices, weights=y.data, minlength=len(arcs))  # (A,) horizon requests per arc
     demand_r = inst.region_demand.sum(axis=1)
     served_r = arcs.by_region @ y_arc
     loss_r = arcs.by_region @ (inst.quality_loss[arcs.k] * y_arc)
@@ -84,7 +89,7 @@ def policy_metrics(inst: Instance, sol: Solution) -> dict:
         "perf_score": {"avg": float(np.nanmean(perf_score)), "min": float(np.nanmin(perf_score))},
         "perf_cost_all_demand": _spread(perf_cost_all, total=False, noise=_PERF_NOISE_POINTS),
         "perf_score_all_demand": {"avg": float(np.nanmean(perf_score_all)), "min": float(np.nanmin(perf_score_all))},
-        "served_requests": float(y.sum()),
+        "served_requests": float(y_arc.sum()),
         "unserved_requests": float(unserved.sum()),
         "unserved_hours": unserved_diagnosis(inst, sol),
         "rid": _share(it_kwh_arc[away].sum(), it_kwh_arc.sum()),

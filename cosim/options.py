@@ -13,6 +13,8 @@ from cosim.policy import ALGORITHMS, POLICY_NAMES
 
 MODES = ("offline", "online")
 COUPLINGS = ("open", "lagged", "iterate")
+OFFLINE_METHODS = ("monolithic", "decomposed")
+"""cosim.glb.offline.METHODS, repeated here: that module loads cvxpy (tests/test_offline_method.py holds them equal)."""
 
 
 MAX_OPERATORS = 1000
@@ -34,7 +36,10 @@ class RunOptions(BaseModel):
     every site and user; `damping` (x the hour's typical arc cost), `max_shift` (share of
     a user's demand away from home) and `sequential` (lagged only): herding controls;
     `elasticity`: the users' price elasticity (default: the scenario's); `strict`: refuse
-    (InputError) a value outside its plausible range instead of noting it (cosim.plausibility)."""
+    (InputError) a value outside its plausible range instead of noting it (cosim.plausibility);
+    `offline_method`: how offline plans are solved, one problem (monolithic) or by column
+    generation over hours (decomposed; cosim.glb.decomposition), its hours on a LocalCluster
+    of `workers` processes or on the Dask `scheduler` (neither: serially)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -49,6 +54,9 @@ class RunOptions(BaseModel):
     sequential: bool = False
     elasticity: float | None = None
     strict: bool = False
+    offline_method: str = "monolithic"
+    workers: int | None = None
+    scheduler: str | None = None
 
     def checked(self, *, grids: bool) -> RunOptions:
         """These options with the coupling's default filled in, or InputError naming the
@@ -72,11 +80,25 @@ class RunOptions(BaseModel):
             raise InputError("--max-shift", f"{self.max_shift:g}", "a share of each user's demand, 0 to 1")
         if self.elasticity is not None and not (math.isfinite(self.elasticity) and 0 <= self.elasticity <= MAX_ELASTICITY):
             raise InputError("--elasticity", f"{self.elasticity:g}", f"an elasticity >= 0 (at most {MAX_ELASTICITY:g})")
+        self._check_offline_method()
         coupling = self._coupling(grids)
         if self.sequential and coupling != "lagged":
             raise InputError("--sequential", f"--mode {self.mode} --coupling {coupling}",
                              "cumulative shifting needs --mode online --coupling lagged")
         return self.model_copy(update={"coupling": coupling})
+
+    def _check_offline_method(self) -> None:
+        if self.offline_method not in OFFLINE_METHODS:
+            raise InputError("--offline-method", self.offline_method, f"must be one of {', '.join(OFFLINE_METHODS)}")
+        if self.offline_method == "decomposed" and self.mode != "offline":
+            raise InputError("--offline-method", "decomposed", "solves offline plans; use --mode offline")
+        if self.workers is not None and self.workers < 1:
+            raise InputError("--workers", str(self.workers), "at least one worker process")
+        if self.workers is not None and self.scheduler is not None:
+            raise InputError("--workers", str(self.workers), "a local cluster or --scheduler, not both")
+        for flag, value in (("--workers", self.workers), ("--scheduler", self.scheduler)):
+            if value is not None and self.offline_method != "decomposed":
+                raise InputError(flag, str(value), "runs the hours of a decomposed solve; add --offline-method decomposed")
 
     def _coupling(self, grids: bool) -> str:
         coupling = self.coupling

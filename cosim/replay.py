@@ -19,7 +19,7 @@ class PlanReplay:
         self.arcs = plan.arcs
 
     def decide(self, hour: int, shown: Instance) -> Choice:
-        x, u = within_capacity(self.arcs, shown, self.plan.x[:, hour], self.plan.u[:, hour])
+        x, u = within_capacity(self.arcs, shown, self.plan.x_hour(hour), self.plan.u[:, hour])
         return Choice(x=x, u=u)
 
     def commit(self, choice: Choice) -> None:

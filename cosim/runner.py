@@ -9,6 +9,7 @@ from a file or the synthetic generator) the loop runs open, with no feedback.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import time
@@ -25,7 +26,8 @@ from cosim.accounting import grid_feedback
 from cosim.cosimulation import CoSimulation, Herding, Market
 from cosim.errors import InputError
 from cosim.glb import Solution, make_policy, objective_terms, solve_offline
-from cosim.grid_plan import build_grids, grid_plan
+from cosim.glb.formulation import ALLOCATION_THRESHOLD
+from cosim.grid_plan import RunGrids
 from cosim.hourly_log import HourlyLog
 from cosim.instance import Instance, build_instance
 from cosim.metrics import policy_metrics, relocatable, site_hourly
@@ -39,7 +41,7 @@ NO_HERDING_CONTROL = Herding()
 
 
 def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, source: str | Path | None = None,
-                      ai_share: float | None = None, strict: bool = False) -> Instance:
+                      ai_share: float | None = None, strict: bool = False, grids: RunGrids | None = None) -> Instance:
     """The inputs policies decide on.
 
     With signals from the grids, that is the dispatch of a no-relocation baseline (every
@@ -48,21 +50,25 @@ def decision_instance(scenario: Scenario, *, data_dir: Path | None = None, sourc
     the baseline's load at the data-center buses. *ai_share* scales requests and capacity
     so that the baseline's data-center load is that share of the grids' own demand, and
     the social weight with the requests (`Instance.scaled`). *strict*: refuse implausible
-    values (`build_instance`).
+    values (`build_instance`). *grids*: the scenario's grids built once for the run
+    (cosim.grid_plan.RunGrids; default: built here), shared by both passes.
     """
     source = scenario.source_file if source is None else source
-    inst = build_instance(scenario, data_dir=data_dir, source=source, strict=strict)
+    if grids is None and scenario.signals.source == "grids":
+        grids = RunGrids(scenario, data_dir=data_dir, source=source)
+    inst = build_instance(scenario, data_dir=data_dir, source=source, strict=strict, grids=grids)
     if scenario.signals.source != "grids":
         if ai_share is not None:
             raise InputError("--ai-share", f"{ai_share:g}", "needs simulated grids (signals: grids)")
         return inst
     facility_mw = _baseline_facility_mw(inst, scenario)
     if ai_share is not None:
-        dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share, data_dir=data_dir, source=source)
+        dc_factor = _ai_share_factors(scenario, inst, facility_mw, ai_share, grids)
         user_factor = np.where(inst.local >= 0, dc_factor[inst.local], dc_factor.mean())
         inst, facility_mw = inst.scaled(user_factor, dc_factor), facility_mw * dc_factor[:, None]
     dc_load = pd.DataFrame(facility_mw.T, index=inst.times, columns=inst.datacenters)
-    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load, strict=strict)
+    grid_inst = build_instance(scenario, data_dir=data_dir, source=source, dc_load_mw=dc_load, strict=strict,
+                               grids=grids)
     return replace(grid_inst, demand=inst.demand, capacity=inst.capacity, weights=inst.weights)
 
 
@@ -71,16 +77,15 @@ def _baseline_facility_mw(inst: Instance, scenario: Scenario) -> np.ndarray:
     return site_hourly(inst, baseline)["facility_kwh"] / 1000.0  # kWh in one hour = average kW
 
 
-def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float, *,
-                      data_dir: Path | None = None, source: str | Path | None = None) -> np.ndarray:
+def _ai_share_factors(scenario: Scenario, inst: Instance, facility_mw: np.ndarray, share: float,
+                      grids: RunGrids) -> np.ndarray:
     """(N,) scale of each data center (and of the users it serves locally) so that, in the
     no-relocation baseline, the data centers on each grid draw *share* of that grid's own
     mean demand."""
-    source = scenario.source_file if source is None else source
     sites = [dc.site for dc in scenario.datacenters]
-    plan = grid_plan(scenario, data_dir=data_dir, source=source)
+    plan = grids.plan
     background = {rg.name: float(rg.hourly(inst.times[0], len(inst.times)).load_mw.sum(axis=1).mean())
-                  for rg in build_grids(plan, seed=scenario.seed)}
+                  for rg in grids.grids}
     grid_of = np.array([plan.grid_of()[s] for s in sites])
     factor = np.ones(len(sites))
     for grid, demand_mw in background.items():
@@ -141,6 +146,10 @@ def run_scenario(
     on_hour: Callable[[], None] | None = None,
     label: str | None = None,
     command_line: str | None = None,
+    offline_method: str = "monolithic",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> RunResult:
     """Co-simulate every policy of *scenario* (or *policies*) and, with *out*, write the outputs.
 
@@ -153,6 +162,10 @@ def run_scenario(
     objective ratio (>= 1 up to solver tolerance). *label* names the run in the warnings
     raised while it runs (default: the scenario's name; cosim.run_warnings):
     ``LABEL: policy P, hour H: ...``. *command_line* is recorded in the provenance.
+    *offline_method*: monolithic or decomposed (cosim.glb.offline); a decomposed solve runs
+    its hours on *client* (a dask.distributed Client) when given, else on a LocalCluster of
+    *workers* processes or the Dask *scheduler* opened for the run (cosim.batch.dask_client),
+    else serially.
     """
     started = time.perf_counter()
     dispatched = _dispatch_totals()
@@ -163,24 +176,54 @@ def run_scenario(
         policies=None if policies is None else tuple(policies), mode=mode, coupling=coupling,
         online_algorithm=online_algorithm, ai_share=ai_share, operators=operators, damping=herding.damping,
         max_shift=herding.max_shift, sequential=herding.sequential, elasticity=elasticity, strict=strict,
+        offline_method=offline_method, workers=workers, scheduler=scheduler,
     ).checked(grids=grids_on)
+    with _hours_client(options, client) as hours_client:
+        return _run(scenario, options, herding=herding, data_dir=data_dir, source=source, out=out, on_policy=on_policy,
+                    on_hour=on_hour, label=run_label, command_line=command_line, client=hours_client,
+                    started=started, dispatched=dispatched)
+
+
+@contextlib.contextmanager
+def _hours_client(options: RunOptions, client):
+    """The Dask client of a decomposed solve's hours: *client* when given, else a
+    LocalCluster of options.workers processes or options.scheduler's (cosim.batch, imported
+    here: dask.distributed loads only when asked for), else None (serial)."""
+    if client is not None or options.offline_method != "decomposed" or (options.workers is None and options.scheduler is None):
+        yield client
+        return
+    from cosim.batch import dask_client
+
+    with dask_client(workers=options.workers or 1, scheduler=options.scheduler) as opened:
+        yield opened
+
+
+def _run(scenario: Scenario, options: RunOptions, *, herding: Herding, data_dir: Path | None, source: str | Path,
+         out: Path | None, on_policy: Callable[[str], None] | None, on_hour: Callable[[], None] | None, label: str,
+         command_line: str | None, client, started: float, dispatched: dict) -> RunResult:
+    """run_scenario with its options checked (*started*, *dispatched*: its clock and dispatch
+    counters at the start)."""
+    grids_on = scenario.signals.source == "grids"
+    run_label = label
+    operators, online_algorithm = options.operators, options.online_algorithm
+    ai_share, elasticity = options.ai_share, options.elasticity
     mode, coupling = options.mode, options.coupling
     d = scenario.demand
     market = Market(discounts=tuple(t.discount for t in scenario.tiers), list_price_usd_per_request=d.list_price_usd_per_request,
                     elasticity=d.price_elasticity if elasticity is None else elasticity, tier_sensitivity=d.tier_sensitivity)
-    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share, strict=options.strict)
+    built = RunGrids(scenario, data_dir=data_dir, source=source) if grids_on else None
+    inst = decision_instance(scenario, data_dir=data_dir, source=source, ai_share=ai_share, strict=options.strict,
+                             grids=built)
     sites = [dc.site for dc in scenario.datacenters]
     without = WithoutDataCenters()  # the same for every policy: dispatched once per hour
 
-    where = grid_plan(scenario, data_dir=data_dir, source=source) if grids_on else None
-
     def grids() -> list:
-        return [] if where is None else build_grids(where, seed=scenario.seed)  # fresh nets per run
+        return [] if built is None else built.grids  # each run gets fresh dispatchers (RegionGrid.for_hours)
 
     def simulate(name: str) -> tuple[CoSimulation, Solution | None]:
         policy = make_policy(name, scenario.policy)
         with attributed(f"{run_label}: policy {name}, offline horizon"):
-            plan = solve_offline(inst, policy) if mode == "offline" else None
+            plan = solve_offline(inst, policy, options.offline_method, client=client) if mode == "offline" else None
         model = CoSimulation(inst, sites, policy, grids=grids(), coupling=coupling,
                              operators=operators, herding=herding, plan=plan, online_algorithm=online_algorithm,
                              market=market, seed=scenario.seed, without=without, label=run_label)
@@ -203,6 +246,8 @@ def run_scenario(
         if grids_on:
             metrics["grid_feedback"] = grid_feedback(model.log, baseline.log, baseline=BASELINE, ai_share_requested=ai_share)
         metrics["demand_response"] = _demand_response(inst, model.log, market)
+        if plan is not None:
+            metrics["offline"] = {"method": plan.method, "iterations": plan.iterations, "gap": plan.gap}
         return seen, realized, sol, metrics
 
     plans: dict[str, Solution | None] = {}
@@ -239,6 +284,7 @@ def run_scenario(
             options=options.model_dump(mode="json"),
             provenance=provenance(scenario, source, command_line),
             timings=timings,
+            allocation_threshold=ALLOCATION_THRESHOLD,
         )
     result.timings = timings
     return result

@@ -58,6 +58,7 @@ class RegionGrid:
     profiles: HourlyProfiles | None = field(default=None, repr=False)
     background_mw: np.ndarray | None = field(default=None, repr=False)
     dispatcher: object = field(default=None, repr=False)
+    _horizons: dict | None = field(default=None, repr=False)  # (start, hours) -> horizon; None: not memoized
 
     def __post_init__(self):
         b = self.net.bus
@@ -77,6 +78,17 @@ class RegionGrid:
                                                          f"(its sites: {', '.join(self.sites)})")
         grid = copy.copy(self)
         grid.site_wue_l_per_kwh = {**self.site_wue_l_per_kwh, **wue}
+        grid._horizons = None if self._horizons is None else {}  # its horizons hold other WUE
+        return grid
+
+    def with_horizon_memo(self) -> RegionGrid:
+        """This grid with :meth:`for_hours` memoized: the first call for a (start, hours)
+        builds the horizon (profiles, unit arrays, WUE, dispatcher), later calls get a copy
+        of it with a :meth:`grids.opf.Dispatcher.fresh` dispatcher, so every run over that
+        horizon dispatches exactly as on a horizon built anew. For the runs of one scenario
+        (cosim.grid_plan.RunGrids); the net must not be changed between calls."""
+        grid = copy.copy(self)
+        grid._horizons = {}
         return grid
 
     # ------------------------------------------------------------------ profiles
@@ -136,7 +148,20 @@ class RegionGrid:
         """This grid over ``[start, start + hours)``, ready for :meth:`dispatch`: its
         ``profiles``, ``times``, ``background_mw`` ((hours,) the net's own demand per hour,
         MW) and a ``dispatcher`` (grids.opf) built once, warm-starting from the last hour.
-        The net is shared with this grid, not copied (the dispatcher works on its own copy)."""
+        The net is shared with this grid, not copied (the dispatcher works on its own copy).
+        On a grid made by :meth:`with_horizon_memo`, a horizon asked for before is reused
+        (a copy of it with a fresh dispatcher)."""
+        if self._horizons is not None:
+            key = (hour_range(start, 1)[0], int(hours))
+            if key not in self._horizons:
+                self._horizons[key] = self._build_horizon(start, hours)
+            grid = copy.copy(self._horizons[key])
+            grid.dispatcher = grid.dispatcher.fresh()
+            return grid
+        return self._build_horizon(start, hours)
+
+    def _build_horizon(self, start: pd.Timestamp | str, hours: int) -> RegionGrid:
+        """:meth:`for_hours`, computed."""
         from grids.opf import Dispatcher
 
         grid = copy.copy(self)

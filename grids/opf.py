@@ -739,6 +739,17 @@ class Dispatcher:
         self._solves = 0
         self.lp_s = 0.0  # HiGHS time of every solve so far (branch-row rounds included), s
 
+    def fresh(self) -> Dispatcher:
+        """A dispatcher in the state this one was built in: its own HiGHS model with the
+        balance rows only, no hour solved (so no basis to warm-start from), the network
+        matrices shared (never written after the build). It answers every sequence of
+        hours exactly as a new ``Dispatcher(net)`` of the same net would, without
+        pandapower's conversion and the PTDF factorization (grids.grid.RegionGrid.for_hours
+        hands one to each run over a memoized horizon)."""
+        twin = copy.copy(self)
+        twin._build_lp()
+        return twin
+
     @property
     def solves(self) -> int:
         """Hours dispatched by this dispatcher so far."""

@@ -105,6 +105,20 @@ def read_epw(path: str | Path, *, source: str | Path | None = None) -> EpwWeathe
         raise InputError(label, exc.where, exc.reason) from None
 
 
+def epw_location(path: str | Path) -> tuple[float, float] | None:
+    """(lat, lon), degrees, of an EPW file's station from its LOCATION line (fields 7
+    and 8), without reading the hours; None when the first line is not such a line."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.readline(4096).split(",")
+        lat, lon = float(head[6]), float(head[7])
+    except (OSError, IndexError, ValueError):
+        return None
+    if head[0].strip().upper() != "LOCATION" or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
 @lru_cache(maxsize=32)
 def _read(path: Path, mtime_ns: int) -> EpwWeather:
     from pvlib.iotools import read_epw as pvlib_read_epw

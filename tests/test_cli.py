@@ -283,3 +283,20 @@ def test_yaml_syntax_error(tmp_path):
 def test_brackets_in_a_message_are_printed(tmp_path):
     missing = tmp_path / "[bold]x[/bold].yaml"
     assert_bad_input(cosim("validate", missing, cwd=tmp_path), str(missing))
+
+
+def test_the_cli_loads_no_heavy_module_before_a_command_needs_it():
+    """`cosim --help` stays fast: importing cosim.cli loads neither the runner's solvers and
+    grids nor pandas (each command imports what it uses); its default scenario is
+    cosim.scenario_files' own."""
+    import subprocess
+    import sys
+
+    from cosim import cli
+    from cosim.scenario_files import DEFAULT_SCENARIO
+
+    assert cli.DEFAULT_SCENARIO == DEFAULT_SCENARIO
+    heavy = ("cvxpy", "pandapower", "pandas", "cosim.glb", "cosim.runner", "cosim.instance", "highspy", "clarabel")
+    code = "import sys, cosim.cli; print(' '.join(m for m in " + repr(heavy) + " if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []

@@ -116,7 +116,8 @@ def test_summary_records_options_provenance_and_the_baseline(two_runs):
     sa, sb = _summary(a), _summary(b)
     assert sa["options"] == {"policies": ["cost-glb"], "mode": "offline", "coupling": "open", "online_algorithm": None,
                              "ai_share": None, "operators": 1, "damping": 0.0, "max_shift": None, "sequential": False,
-                             "elasticity": None, "strict": False}
+                             "elasticity": None, "strict": False, "offline_method": "monolithic", "workers": None,
+                             "scheduler": None}
     assert sb["options"]["coupling"] == "lagged" and sb["options"]["ai_share"] == 0.05
     prov = sa["provenance"]
     assert prov["scenario_file"] == str(PAPER10) and prov["seed"] == 2024 and prov["gridshift_version"]
@@ -256,7 +257,7 @@ def test_perf_cost_over_all_demand_counts_dropped_requests_as_the_worst_model():
     sol = solve_offline(inst, make_policy("all-glb", spec.policy))
     j0 = 0
     on = sol.arcs.j == j0
-    dropped = replace(sol, x=np.where(on[:, None], sol.x * 0.5, sol.x), u=sol.u.copy())
+    dropped = replace(sol, x=np.where(on[:, None], sol.x.toarray() * 0.5, sol.x.toarray()), u=sol.u.copy())
     dropped.u[j0] += 0.5 * (1 - sol.u[j0])
     before, after = policy_metrics(inst, sol), policy_metrics(inst, dropped)
     assert after["unserved_requests"] > before["unserved_requests"] + 1

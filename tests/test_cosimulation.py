@@ -108,7 +108,7 @@ def _assert_signals(outcome, signals, at, k, msg):
 
 def _requests(model) -> np.ndarray:
     """(A, T) requests served on each arc."""
-    return model.log.x * model.log.demand[model.arcs.j]
+    return model.log.x.toarray() * model.log.demand[model.arcs.j]
 
 
 def _capacity_used(model) -> np.ndarray:
@@ -121,7 +121,7 @@ def _away_share(model) -> np.ndarray:
     """(J, T) share of each user's demand served away from its local site."""
     a, inst = model.arcs, model.inst
     away = (a.i != inst.local[a.j]).astype(float)
-    return a.by_user @ (away[:, None] * model.log.x)
+    return a.by_user @ (away[:, None] * model.log.x.toarray())
 
 
 def _dc_mw_per_grid(model) -> np.ndarray:
@@ -178,7 +178,7 @@ def test_hourly_invariants(runs, run):
     for name, m in _models(result):
         t = m.log.demand.shape[1]
         assert t == HOURS and m.hour == HOURS, name
-        assert (m.log.x >= 0).all() and (m.log.u >= 0).all(), name
+        assert (m.log.x.toarray() >= 0).all() and (m.log.u >= 0).all(), name
         assert (m.log.demand > 0).all(), name
         served = m.arcs.by_user @ _requests(m)
         np.testing.assert_allclose(served + m.log.u * m.log.demand, m.log.demand, rtol=1e-9, err_msg=f"{run} {name}: served + unserved")
@@ -378,9 +378,9 @@ def test_lagged_and_open_differ_at_a_large_share(runs):
     for name in POLICIES:
         mo, ml = open_.models[name], lagged.models[name]
         np.testing.assert_array_equal(ml.log.seen["price_usd_per_mwh"][:, 0], mo.log.seen["price_usd_per_mwh"][:, 0])
-        np.testing.assert_array_equal(ml.log.x[:, 0], mo.log.x[:, 0])
+        np.testing.assert_array_equal(ml.log.x.toarray()[:, 0], mo.log.x.toarray()[:, 0])
         assert np.abs(ml.log.seen["price_usd_per_mwh"][:, 1:] - mo.log.seen["price_usd_per_mwh"][:, 1:]).max() > 10.0, name
-        assert np.abs(ml.log.x - mo.log.x).max() > 0.1, name
+        assert np.abs(ml.log.x.toarray() - mo.log.x.toarray()).max() > 0.1, name
         assert np.abs(ml.log.facility_mw - mo.log.facility_mw).max() > 0.05 * mo.log.facility_mw.max(), name
         go, gl = open_.metrics[name]["grid_feedback"], lagged.metrics[name]["grid_feedback"]
         assert go["coupling"] == "open" and gl["coupling"] == "lagged"
@@ -485,7 +485,7 @@ def test_three_operators_serve_what_one_serves_and_combine_their_decisions(runs)
         assert [op.name for op in operators] == ["operator-1", "operator-2", "operator-3"]
         # the last hour's decisions, combined
         k = HOURS - 1
-        np.testing.assert_allclose(m3.log.x[:, k], np.mean([op.committed.x for op in operators], axis=0), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(m3.log.x.toarray()[:, k], np.mean([op.committed.x for op in operators], axis=0), rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(m3.log.u[:, k], np.mean([op.committed.u for op in operators], axis=0), rtol=1e-12, atol=1e-15)
         a = m3.arcs
         for op in operators:
@@ -548,7 +548,7 @@ def test_open_operators_without_feedback_decide_as_one(spec):
         m1, m3 = one.models[name], three.models[name]
         for op in m3.operators:
             assert op.rule.inst.weights.social_weight_usd == pytest.approx(one.instance.weights.social_weight_usd / 3)
-        np.testing.assert_allclose(m3.log.x, m1.log.x, atol=atol, err_msg=name)
+        np.testing.assert_allclose(m3.log.x.toarray(), m1.log.x.toarray(), atol=atol, err_msg=name)
         moved = np.abs(m3.log.facility_mw - m1.log.facility_mw).sum(axis=0) / m1.log.facility_mw.sum(axis=0)
         assert moved.max() < 1e-5, (name, moved)  # measured se-glb 9.7e-7, cost-glb 0
         assert three.metrics[name]["solve"]["objective_usd"] == pytest.approx(
@@ -561,7 +561,7 @@ def test_sequential_with_one_operator_is_the_plain_lagged_run(spec):
     was, doubled se-glb's env_so_far and moved fractions by up to 0.58)."""
     plain = run_scenario(spec, policies=["se-glb"], mode="online", coupling="lagged")
     seq = run_scenario(spec, policies=["se-glb"], mode="online", coupling="lagged", herding=Herding(sequential=True))
-    np.testing.assert_allclose(seq.models["se-glb"].log.x, plain.models["se-glb"].log.x, atol=1e-6)
+    np.testing.assert_allclose(seq.models["se-glb"].log.x.toarray(), plain.models["se-glb"].log.x.toarray(), atol=1e-6)
     for a, b in zip(seq.models["se-glb"].operators[0].rule.env_so_far, plain.models["se-glb"].operators[0].rule.env_so_far):
         np.testing.assert_allclose(a, b, rtol=1e-6)
 
@@ -625,7 +625,7 @@ def test_users_without_a_local_site_price_against_their_nearest_site(spec):
     users = {m: sorted(m.agents_by_type[UserAgent], key=lambda u: u.index) for m in (intact, orphan)}
     k = 2  # the last hour's response, by hand for the orphans
     a = orphan.arcs
-    y = orphan.log.x[:, k] * orphan.log.demand[a.j, k]
+    y = orphan.log.x.toarray()[:, k] * orphan.log.demand[a.j, k]
     at_home = y * inst.energy_kwh_per_request[a.k] * inst.pue[home] * inst.price_usd_per_mwh[home, k] / 1000.0
     at_last = y * inst.energy_kwh_per_request[a.k] * inst.pue[-1] * inst.price_usd_per_mwh[-1, k] / 1000.0
     for j in np.flatnonzero(orphans):
@@ -651,12 +651,12 @@ def test_offline_plan_with_elastic_demand_respects_capacity(spec):
     used = _capacity_used(m)
     assert (used <= cap * (1 + 1e-6)).all(), (used / cap).max()
     # what the plan would have used on this demand
-    planned = a.by_dc @ (m.inst.resources_per_request[a.k][:, None] * plan.x * m.log.demand[a.j])
+    planned = a.by_dc @ (m.inst.resources_per_request[a.k][:, None] * plan.x.toarray() * m.log.demand[a.j])
     over = planned > cap * (1 + 1e-6)
     assert over.any() and (planned / cap).max() > 1.1, (planned / cap).max()  # measured 1.14
     np.testing.assert_allclose(used[over], np.broadcast_to(cap, used.shape)[over], rtol=1e-9)
     cut_arc = over[a.i]  # (A, T) arcs into a site that was over-full that hour
-    np.testing.assert_array_equal(m.log.x[~cut_arc], plan.x[~cut_arc])
+    np.testing.assert_array_equal(m.log.x.toarray()[~cut_arc], plan.x.toarray()[~cut_arc])
     # the cut is unserved, and reported
     served = a.by_user @ _requests(m)
     np.testing.assert_allclose(served + m.log.u * m.log.demand, m.log.demand, rtol=1e-9)
@@ -671,7 +671,7 @@ def test_offline_plan_without_price_response_is_replayed_unchanged(runs):
     """No elasticity: the demand is the plan's, which fits, so nothing is cut."""
     result = runs("tiny-offline")
     for name, m in _models(result):
-        np.testing.assert_array_equal(m.log.x, m.plan.x)
+        np.testing.assert_array_equal(m.log.x.toarray(), m.plan.x.toarray())
         assert (m.log.replay_unserved == 0).all(), name
         assert result.metrics[name]["demand_response"]["unserved_over_plan_capacity_requests"] == 0.0
         # solve.total_s: the plan's own time plus the replay's
@@ -713,7 +713,8 @@ def test_same_seed_same_outputs(twice):
     (a, out_a), (b, out_b) = twice
     _same(_drop_timing(a.metrics), _drop_timing(b.metrics))
     for name in POLICIES:
-        for attr in ("x", "u", "demand", "facility_mw", "grid_demand_mw", "emissions_with_kg", "shed_mw"):
+        np.testing.assert_array_equal(a.models[name].log.x.toarray(), b.models[name].log.x.toarray(), err_msg="x")
+        for attr in ("u", "demand", "facility_mw", "grid_demand_mw", "emissions_with_kg", "shed_mw"):
             np.testing.assert_array_equal(getattr(a.models[name].log, attr), getattr(b.models[name].log, attr), err_msg=attr)
         for table in ("allocations", "sites", "demand"):
             pd.testing.assert_frame_equal(pd.read_parquet(out_a / name / f"{table}.parquet"),

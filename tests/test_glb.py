@@ -127,7 +127,8 @@ def dense_requests(inst: Instance, sol) -> np.ndarray:
     """y[k, i, j, t] requests, from the solution's arcs."""
     n, j, k, t = inst.shape
     y = np.zeros((k, n, j, t))
-    np.add.at(y, (sol.arcs.k, sol.arcs.i, sol.arcs.j), sol.requests(inst))
+    served = sol.requests(inst)
+    np.add.at(y, (sol.arcs.k, sol.arcs.i, sol.arcs.j), served.toarray() if hasattr(served, "toarray") else served)
     return y
 
 
@@ -506,7 +507,7 @@ def test_invariants(name, q_env, mode):
     inst = mid_instance()
     sol = mid_solution(name, q_env, mode)
     y = dense_requests(inst, sol)  # (K, N, J, T)
-    assert np.all(sol.x >= 0) and np.all(sol.u >= 0)
+    assert np.all(sol.x.data > 0) and np.all(sol.u >= 0)
     # served + unserved = demand, every region-hour
     served = y.sum(axis=(0, 1))
     total = served + sol.unserved_requests(inst)
@@ -684,5 +685,5 @@ def test_solving_twice_gives_identical_allocations(policy):
     inst = random_instance(5, n=3, j=3, k=2, t=6)
     for solve in (solve_offline, solve_online):
         a, b = solve(inst, policy), solve(inst, policy)
-        assert np.array_equal(a.x, b.x) and np.array_equal(a.u, b.u)
+        assert np.array_equal(a.x.toarray(), b.x.toarray()) and np.array_equal(a.u, b.u)
         assert a.objective_usd == b.objective_usd

@@ -147,11 +147,11 @@ def test_lp_allocations_match_where_the_optimum_is_unique():
                          capacity=[120.0, 120.0, 120.0], energy_kwh=[1.0])
     policy = make_policy("cost-glb", inst.weights)
     native, ref = solve_online(inst, policy), solve_online(inst, policy, backend="reference")
-    np.testing.assert_allclose(native.x, ref.x, atol=1e-9)
+    np.testing.assert_allclose(native.x.toarray(), ref.x.toarray(), atol=1e-9)
     np.testing.assert_allclose(native.u, ref.u, atol=1e-9)
     assert native.objective_usd == pytest.approx(ref.objective_usd, rel=1e-12)
     # hour 0: site 0 (20 USD/MWh) takes 120 of 190, site 1 the other 70
-    y = native.x[:, 0] * inst.demand[native.arcs.j, 0]
+    y = native.x_hour(0) * inst.demand[native.arcs.j, 0]
     served = np.bincount(native.arcs.i, weights=y, minlength=3)
     np.testing.assert_allclose(served, [120.0, 70.0, 0.0], atol=1e-6)
 
@@ -164,9 +164,9 @@ def test_conic_allocations_match_on_a_strictly_convex_hour():
     native = solve_online(inst, policy)
     ref = solve_online(inst, policy, backend="reference")
     # both stop at Clarabel's 1e-7 gap: the split agrees to about 1e-5
-    np.testing.assert_allclose(native.x, ref.x, atol=1e-4)
+    np.testing.assert_allclose(native.x.toarray(), ref.x.toarray(), atol=1e-4)
     # ||(0.5 x, 0.2 (1 - x))||_2 is least at 0.25 x = 0.04 (1 - x): x = 0.04 / 0.29
-    assert native.x[0, 0] == pytest.approx(0.04 / 0.29, abs=1e-4)
+    assert native.x_hour(0)[0] == pytest.approx(0.04 / 0.29, abs=1e-4)
 
 
 def test_backends_and_factory():

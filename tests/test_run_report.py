@@ -111,7 +111,7 @@ def test_cosim_figures_refuses_what_is_not_a_run_folder(tmp_path, grid_run):
 def test_load_figure_plots_the_facility_energy_of_sites_parquet(grid_run, tmp_path):
     out, _ = grid_run
     run = read_run(out)
-    plt = run_figures._pyplot()
+    plt = run_figures._Figures()
     for policy in POLICIES:
         sites = pd.read_parquet(out / policy / "sites.parquet")
         plotted = run_figures.load_figure(plt, run, policy, tmp_path / "load.png", site_colours(run.datacenters))
@@ -156,7 +156,7 @@ def test_signals_figure_plots_seen_and_realized_columns(grid_run, tmp_path):
     out, _ = grid_run
     run = read_run(out)
     sites = pd.read_parquet(out / "se-glb" / "sites.parquet")
-    plotted = run_figures.signals_figure(run_figures._pyplot(), run, "se-glb", tmp_path / "s.png", site_colours(run.datacenters))
+    plotted = run_figures.signals_figure(run_figures._Figures(), run, "se-glb", tmp_path / "s.png", site_colours(run.datacenters))
     for signal in ("price_usd_per_mwh", "lme_kg_per_kwh"):
         for kind, column in (("seen", signal), ("realized", f"realized_{signal}")):
             frame = plotted.data[f"{signal}_{kind}"]
@@ -170,7 +170,7 @@ def test_table1_and_feedback_figures_plot_summary_json(grid_run, tmp_path):
     out, _ = grid_run
     run = read_run(out)
     summary = json.loads((out / "summary.json").read_text())
-    plt = run_figures._pyplot()
+    plt = run_figures._Figures()
     t1 = run_figures.table1_figure(plt, run, tmp_path / "t1.png").data["table1"]
     assert t1.loc["carbon per site, avg (t)", "se-glb"] == summary["policies"]["se-glb"]["carbon_t"]["avg"]
     assert t1.loc["RID (energy away from local)", "nearest"] == summary["policies"]["nearest"]["rid"]
@@ -192,7 +192,7 @@ def test_one_colour_per_site_in_every_figure(grid_run, tmp_path):
     assert len(set(colours.values())) == len(colours) == 10
     assert colours == site_colours(list(run.datacenters))  # by position: the same every call
     assert site_colours(["x", *run.datacenters[1:]])["Georgia"] == colours["Georgia"]
-    plt = run_figures._pyplot()
+    plt = run_figures._Figures()
     drawn = [run_figures.load_figure(plt, run, p, tmp_path / f"{p}.png", colours).colours for p in POLICIES]
     drawn.append(run_figures.signals_figure(plt, run, "se-glb", tmp_path / "s.png", colours).colours)
     assert all(d == colours for d in drawn)
@@ -226,7 +226,7 @@ def test_names_from_the_scenario_are_escaped(grid_run, tmp_path):
     page = run_page.page_html(run)
     assert "<script>window.__pwned" not in page and "<img src=x" not in page
     assert "&lt;/script&gt;&lt;script&gt;window.__pwned = 1&lt;/script&gt;$x" in page
-    plt = run_figures._pyplot()  # '$' in a name does not start matplotlib's mathtext
+    plt = run_figures._Figures()  # '$' in a name does not start matplotlib's mathtext
     run_figures.served_figure(plt, run, "se-glb", tmp_path / "served.png")
     run_figures.load_figure(plt, run, "se-glb", tmp_path / "load.png", site_colours(run.datacenters))
     assert (tmp_path / "served.png").stat().st_size > 10_000

@@ -179,3 +179,126 @@ def test_the_command_refuses_with_one_line_and_writes_nothing(tmp_path):
     _one_error_line(_cosim("generate", "world", "--sites", 3, "--regions", 4, "--hours", 6, "--out", tmp_path / "mine"),
                    "output folder", "not an output of gridshift")
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+# --- shipped worlds: residency rules and capacity per country ---------------------------
+
+def test_shipped_worlds_have_residency_rules_and_capacity_per_country():
+    data = world.world_scenario(10, 3, 6, seed=4)  # users at Virginia, Belgium, Singapore only
+    assert data["mask"]["rules"] == [
+        {"name": "eu-data-residency", "kind": "jurisdiction", "jurisdiction": "EU"},
+        {"name": "interactive-in-country", "kind": "same-country", "tiers": ["interactive"]}]
+    per_weight = world.REQUESTS_PER_HOUR * world.PEAK_TO_MEAN * sum(m["resources_per_request"] for m in world.MODELS) / 3
+    for country in {r["country"] for r in data["regions"]}:  # each country's users fit in its own sites, 1.5x
+        peak = sum(r["demand_weight"] for r in data["regions"] if r["country"] == country) * per_weight / 3600
+        servers = sum(dc["servers"] for dc in data["datacenters"] if dc["country"] == country)
+        assert 1.5 * peak <= servers <= 1.5 * peak + 4
+    idle = [dc["servers"] for dc in data["datacenters"] if dc["country"] in {"DE", "JP", "NL", "DK"}]  # no users there
+    served = [dc["servers"] for dc in data["datacenters"] if dc["country"] in {"US", "BE", "SG"}]
+    assert len(idle) == 4 and all(abs(n - sum(served) / len(served)) <= 1 for n in idle)
+    assert "mask" not in world.world_scenario(1, 2, 6)  # one site: no rule restricts anything
+
+
+# --- balancing-area worlds (the shared data dir's eia930/ files) -------------------------
+
+BA_ARGS = ("--sites", 5, "--regions", 6, "--hours", HOURS, "--seed", 2, "--grids", "balancing-areas")
+
+
+@pytest.fixture(scope="module")
+def ba_generated(data_dir, tmp_path_factory):
+    """`cosim generate world --sites 5 --regions 6 --hours 6 --seed 2 --grids balancing-areas`, twice."""
+    base = tmp_path_factory.mktemp("ba_world")
+    for name in ("a", "b"):
+        proc = _cosim("generate", "world", *BA_ARGS, "--data-dir", data_dir, "--out", base / name)
+        assert proc.returncode == 0, proc.stderr
+        assert "grids balancing-areas" in proc.stdout
+    return base
+
+
+def test_balancing_area_world_same_bytes_and_every_file_a_grid(ba_generated, data_dir):
+    from grids.ba_locations import ba_location
+
+    a, b = ba_generated / "a" / "world.yaml", ba_generated / "b" / "world.yaml"
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_text().startswith("# cosim generate world --sites 5 --regions 6 --hours 6 --seed 2 "
+                                    "--grids balancing-areas --data-dir DATA_DIR\n")  # no machine path in the file
+    spec = load_scenario(a)
+    assert spec.start == pd.Timestamp(world.BA_START) and spec.hours == HOURS and spec.signals.source == "grids"
+    files = sorted(p.name for p in (data_dir / "eia930").glob("*.csv"))
+    assert len(files) >= 1
+    for k, dc in enumerate(spec.datacenters):  # round-robin over the files, by name
+        name = files[k % len(files)]
+        assert dc.grid.kind == "balancing-area" and dc.grid.file == f"eia930/{name}"
+        where = ba_location(name.removesuffix(".csv"), source=name)
+        assert dc.site == name.removesuffix(".csv").upper() and dc.country == "US"
+        assert abs(dc.location.lat - where["lat"]) <= world.SITE_JITTER_DEG + 1e-9
+        assert abs(dc.location.lon - where["lon"]) <= world.SITE_JITTER_DEG + 1e-9
+        assert dc.weather_file.startswith("weather/") and (data_dir / dc.weather_file).is_file()
+    used = [files[k % len(files)].removesuffix(".csv") for k in range(min(5, len(files)))]
+    assert {r.utc_offset_h for r in spec.regions} == {ba_location(c, source=c)["utc_offset_h"] for c in used}
+    plan = grid_plan(spec, data_dir=data_dir, source=a)
+    assert sorted(name for name, _, _ in plan.balancing_areas.values()) == sorted(used)
+
+
+def test_balancing_area_world_validates_and_runs_with_demand_accounted_for(ba_generated, data_dir):
+    path = ba_generated / "a" / "world.yaml"
+    check = _cosim("validate", path, "--data-dir", data_dir)
+    assert check.returncode == 0, check.stderr
+    assert f"5 data centers, 6 user regions x 3 tiers, 3 models, {HOURS} hours from 2022-01-01 00:00 UTC" in check.stdout
+    out = ba_generated / "run"
+    proc = _cosim("run", path, "--data-dir", data_dir, "--mode", "online", "--coupling", "lagged", "--policy", "se-glb",
+                  "--hours", HOURS, "--no-report", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    demand = pd.read_parquet(out / "se-glb" / "demand.parquet")
+    served = pd.read_parquet(out / "se-glb" / "allocations.parquet")
+    assert served["datacenter"].nunique() >= 2 and demand["time"].nunique() == HOURS
+    keys = ["time", "user_region"]
+    per = demand.groupby(keys, observed=True)[["requests", "unserved"]].sum().join(
+        served.groupby(keys, observed=True)["requests"].sum().rename("served"), how="left").fillna({"served": 0.0})
+    assert len(per) == 6 * HOURS
+    assert (per["served"] + per["unserved"]).to_numpy() == pytest.approx(per["requests"].to_numpy(), rel=1e-6)
+    assert per["requests"].min() > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["policies"]["se-glb"]["unserved_requests"] == pytest.approx(per["unserved"].sum(), abs=1e-6)
+
+
+def test_balancing_area_world_takes_any_horizon_the_files_cover(data_dir):
+    data = world.world_scenario(2, 2, 8760, grids="balancing-areas", data_dir=data_dir)
+    assert data["hours"] == 8760 and data["start"] == "2022-01-01T00:00:00Z"
+    later = world.world_scenario(2, 2, 48, grids="balancing-areas", data_dir=data_dir, start="2022-07-11T00:00Z")
+    assert later["start"] == "2022-07-11T00:00:00Z"
+    with pytest.raises(InputError, match=r"eia930/\w+\.csv: time: covers 2022-01-01 00:00 to 2022-12-31 23:00 UTC"):
+        world.world_scenario(2, 2, 8761, grids="balancing-areas", data_dir=data_dir)
+    with pytest.raises(InputError, match="covers"):
+        world.world_scenario(2, 2, 48, grids="balancing-areas", data_dir=data_dir, start="2022-12-31T00:00Z")
+
+
+def _tiny_ba_file(path):
+    hours = pd.date_range("2022-01-01", periods=48, freq="h", tz="UTC")
+    frame = pd.DataFrame({"timestamp": hours, "NG": 500.0, "NUC": 200.0, "WND": 50.0})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(("extra", "parts"), [
+    (("--grids", "pipes"), ("--grids: value 'pipes'", "shipped, balancing-areas")),
+    (("--grids", "balancing-areas", "--signals", "synthetic"), ("--grids", "need --signals grids")),
+    (("--grids", "balancing-areas"), ("--data-dir: not given",)),
+    (("--grids", "balancing-areas", "--data-dir", "{empty}"), ("holds no EIA-930 files (eia930/*.csv)",)),
+    (("--grids", "balancing-areas", "--data-dir", "{unknown}"), ("ZZZZ.csv: file name", "'ZZZZ' is not an EIA-930")),
+    (("--grids", "balancing-areas", "--data-dir", "{short}"), ("AZPS.csv: time: covers 2022-01-01 00:00 to 2022-01-02 23:00 UTC",)),
+    (("--start", "2022-09-23 05:00"), ("--start", "with its zone")),
+    (("--start", "2022-10-10T20:00Z"), ("--start: value 2022-10-10T20:00Z", "the shipped nets hold 457 hours")),
+    (("--start", "2022-09-01T00:00Z"), ("--start: value 2022-09-01T00:00Z", "--grids balancing-areas for another")),
+    (("--start", "2022-09-23T00:30Z"), ("--start", "a whole UTC hour")),
+])
+def test_bad_grid_options_are_refused_with_one_line(tmp_path, extra, parts):
+    folders = {"empty": tmp_path / "empty", "unknown": tmp_path / "unknown", "short": tmp_path / "short"}
+    folders["empty"].mkdir()
+    _tiny_ba_file(folders["unknown"] / "eia930" / "ZZZZ.csv")
+    _tiny_ba_file(folders["short"] / "eia930" / "AZPS.csv")
+    args = [a.format(**folders) if isinstance(a, str) else a for a in extra]
+    hours = 240 if "{short}" in extra else 6
+    proc = _cosim("generate", "world", "--sites", 3, "--regions", 4, "--hours", hours, *args, "--out", tmp_path / "w")
+    _one_error_line(proc, *parts)
+    assert not (tmp_path / "w").exists()

@@ -38,17 +38,27 @@ The hour subproblems run in chunks of hours, on a dask.distributed Client when g
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from cosim.glb.formulation import Arcs, Solution, clean_fractions, coefficients, lq, make_arcs, objective_terms
+from cosim.glb.formulation import (
+    Arcs,
+    Coefficients,
+    Solution,
+    clean_fractions,
+    coefficients,
+    lq,
+    make_arcs,
+    objective_terms,
+)
 from cosim.glb.guard import check_coefficients, check_instance
 from cosim.glb.hour_inputs import hour_inputs
 from cosim.glb.norms import column_norms
@@ -56,6 +66,8 @@ from cosim.glb.online import hourly_problem
 from cosim.glb.policies import Policy
 from cosim.glb.solve import solve_problem
 from cosim.instance import Instance
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_GAP = 1e-5
 """The relative gap (upper - lower bound) / |upper| at which the decomposition stops."""
@@ -149,7 +161,9 @@ def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: 
     iterations = 0
     while iterations < max_iterations:
         iterations += 1
+        pricing_started = time.perf_counter()
         batch = hours.price(theta)
+        pricing_s = time.perf_counter() - pricing_started
         solve_s += batch.solve_s
         fallback |= set(batch.fallback)
         priced = batch.cost_usd + np.einsum("tgn,gn->t", batch.env_usd, np.array(theta))
@@ -162,6 +176,9 @@ def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: 
         solve_s += master_s
         upper = columns.value(weights, q, scaled)  # nonincreasing: only unused columns are dropped
         reached = (upper - lower) / max(abs(upper), 1e-12)
+        _log.info("%s decomposition: master %d, %d columns, pricing %.2f s (solver %.2f s), master %.2f s (solver), "
+                  "lower %.6f, upper %.6f USD, gap %.2e", policy.name, iterations, len(columns.hour), pricing_s,
+                  batch.solve_s, master_s, lower, upper, reached)
         if reached <= gap:
             break
         columns.age(weights)
@@ -327,6 +344,8 @@ class _HourSolver:
     def close(self) -> None:
         """Forget this solve's hourly problem (here; the workers replace theirs at the next solve)."""
         _PROBLEMS.pop(self.key, None)
+        for chunk in [k for k in _HOURS if k[0] == self.key]:
+            del _HOURS[chunk]
         if self.client is not None:
             self.client.cancel(self.windows)
 
@@ -334,15 +353,36 @@ class _HourSolver:
 _PROBLEMS: dict[str, tuple[Arcs, object]] = {}
 """The process's (a Dask worker's) hourly problem of the solve under way, by solve key."""
 
+_HOURS: dict[tuple[str, int], Coefficients] = {}
+"""The process's chunks' coefficients, hour-major (see _by_hour), by (solve key, first hour)."""
+
 
 def _price_chunk(key: str, window: Instance, policy: Policy, start: int, theta: list[np.ndarray]) -> HourBatch:
     """The hours of *window* (the horizon's hours start.. ) priced at *theta*: a task."""
     if key not in _PROBLEMS:
         _PROBLEMS.clear()  # one solve at a time per process
+        _HOURS.clear()
         arcs = make_arcs(window, policy)
         _PROBLEMS[key] = (arcs, _pricing_problem(window, policy, arcs))
     arcs, problem = _PROBLEMS[key]
-    return _solve_hours(window, policy, arcs, problem, start, theta)
+    if (key, start) not in _HOURS:  # each chunk's coefficients once per solve, not once per master
+        c = coefficients(window, arcs)
+        check_coefficients(c, where=f"{policy.name} offline decomposition: solver input")
+        _HOURS[(key, start)] = _by_hour(c)
+    return _solve_hours(window, policy, arcs, problem, start, theta, _HOURS[(key, start)])
+
+
+def _by_hour(c: Coefficients) -> Coefficients:
+    """*c* with every array transposed to (T, A) (unserved (T, J)) and contiguous, so an
+    hour's row is one slice and its Coefficients (_hour) costs views, not copies."""
+    return Coefficients(**{f.name: np.ascontiguousarray(getattr(c, f.name).T) for f in fields(Coefficients)})
+
+
+def _hour(by_hour: Coefficients, t: int) -> Coefficients:
+    """Hour *t* of the hour-major *by_hour* as a one-hour Coefficients ((A, 1) views): the
+    hourly inputs then touch A numbers, where the whole window's (A, T) arrays would make
+    every hour's env sum a pass over all hours (quadratic in the chunk's length)."""
+    return Coefficients(**{f.name: getattr(by_hour, f.name)[t][:, None] for f in fields(Coefficients)})
 
 
 def _pricing_problem(window: Instance, policy: Policy, arcs: Arcs):
@@ -354,31 +394,30 @@ def _pricing_problem(window: Instance, policy: Policy, arcs: Arcs):
 
 
 def _solve_hours(window: Instance, policy: Policy, arcs: Arcs, problem, start: int,
-                 theta: list[np.ndarray]) -> HourBatch:
+                 theta: list[np.ndarray], by_hour: Coefficients) -> HourBatch:
     """Each hour of *window* solved alone: min f_t(x) + sum_g theta_g . h_gt(x), with its
-    cost f_t and footprints h_gt (USD) evaluated at the solution. The one place the hour
-    subproblems are solved."""
-    c = coefficients(window, arcs)
-    check_coefficients(c, where=f"{policy.name} offline decomposition: solver input")
+    cost f_t and footprints h_gt (USD) evaluated at the solution; *by_hour*: the window's
+    coefficients hour-major (_by_hour). The one place the hour subproblems are solved."""
     weights = window.weights
-    groups = c.env_groups(weights.env_norm)
+    groups = by_hour.env_groups(weights.env_norm)  # (T, A) each
     _, j_count, _, t_count = window.shape
     x = np.zeros((t_count, len(arcs)))
     u = np.zeros((t_count, j_count))
     fallback, solve_s = [], 0.0
     for t in range(t_count):
-        inputs, _ = hour_inputs(window, arcs, c, t, env_weights=[theta[g] for g in range(len(groups))])
+        inputs, _ = hour_inputs(window, arcs, _hour(by_hour, t), 0, env_weights=[theta[g] for g in range(len(groups))])
         xt, ut, needed, seconds = problem.solve(inputs, where=f"hour {window.times[t].isoformat()}")
         solve_s += seconds
         if needed:
             fallback.append(start + t)
         xt, ut = clean_fractions(arcs, xt[:, None], ut[:, None])
         x[t], u[t] = xt[:, 0], ut[:, 0]
-    cost = ((c.energy + c.moving) * x.T).sum(axis=0) + (c.unserved * u.T).sum(axis=0)
+    c = by_hour
+    cost = ((c.energy + c.moving) * x).sum(axis=1) + (c.unserved * u).sum(axis=1)
     if policy.q_social is not None:
-        loss = arcs.by_region @ (c.social * x.T)  # (R, n) points
+        loss = arcs.by_region @ (c.social * x).T  # (R, n) points
         cost = cost + weights.social_weight_usd * lq(loss, policy.q_social, scaled=weights.norm_scale == "entries")
-    env = np.stack([(arcs.by_dc @ (e * x.T)).T for e in groups], axis=1)  # (n, G, N)
+    env = np.stack([(arcs.by_dc @ (e * x).T).T for e in groups], axis=1)  # (n, G, N)
     return HourBatch(start=start, x=x, u=u, cost_usd=cost, env_usd=env, fallback=tuple(fallback), solve_s=solve_s)
 
 

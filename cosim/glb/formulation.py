@@ -131,35 +131,116 @@ def lq(v: np.ndarray, q: float, axis: int = 0, scaled: bool = True) -> np.ndarra
     return m ** (1.0 - 1.0 / q) * (v**q).sum(axis=axis) ** (1.0 / q)
 
 
-def objective_terms(inst: Instance, policy: Policy, arcs: Arcs, x: np.ndarray, u: np.ndarray) -> dict[str, float]:
-    """The policy's objective, term by term in USD, for fractions x (A, T) and u (J, T)."""
-    c = coefficients(inst, arcs)
+def objective_terms(inst: Instance, policy: Policy, arcs: Arcs, x: np.ndarray | sp.sparray, u: np.ndarray,
+                    *, chunk_hours: int | None = None) -> dict[str, float]:
+    """The policy's objective, term by term in USD, for fractions x (A, T; dense or sparse)
+    and u (J, T).
+
+    Computed window by window of hours (`hour_windows`), each window's coefficients only
+    for the arcs with some x in it: memory grows with the nonzero allocations, never with
+    arcs x hours. Every term but the environmental norm is a sum over hours; that norm is
+    taken once, over the per-site totals the windows add up.
+    """
+    xs = sp.csc_array(x)
+    xs.sum_duplicates()  # canonical: sorted, one entry per (arc, hour)
+    n, _, _, t_count = inst.shape
     scaled = inst.weights.norm_scale == "entries"
-    terms = {
-        "energy_usd": float((c.energy * x).sum()),
-        "moving_usd": float((c.moving * x).sum()),
-        "unserved_usd": float((c.unserved * u).sum()),
-        "social_usd": 0.0,
-        "env_usd": 0.0,
-    }
-    if policy.q_social is not None:
-        loss = arcs.by_region @ (c.social * x)  # (R, T)
-        terms["social_usd"] = float(inst.weights.social_weight_usd * lq(loss, policy.q_social, scaled=scaled).sum())
+    groups = 1 if inst.weights.env_norm == "combined" else 2
+    energy = moving = unserved = social = 0.0
+    per_dc = np.zeros((groups, n))
+    for t0, t1 in hour_windows(t_count, len(arcs), chunk_hours):
+        window = inst.window(t0, t1)
+        rows, cols, vals = _entries(xs, t0, t1)
+        used, at = np.unique(rows, return_inverse=True)
+        c = coefficients(window, subset(arcs, used))
+        energy += float(c.energy[at, cols] @ vals)
+        moving += float(c.moving[at, cols] @ vals)
+        unserved += float((c.unserved * u[:, t0:t1]).sum())
+        if policy.q_social is not None:
+            loss = np.zeros((len(inst.regions), t1 - t0))  # (R, hours) points
+            np.add.at(loss, (inst.user_region[arcs.j[rows]], cols), c.social[at, cols] * vals)
+            social += float(inst.weights.social_weight_usd * lq(loss, policy.q_social, scaled=scaled).sum())
+        if policy.q_env is not None:
+            for g, env in enumerate(c.env_groups(inst.weights.env_norm)):
+                per_dc[g] += np.bincount(arcs.i[rows], weights=env[at, cols] * vals, minlength=n)
+    env_usd = 0.0
     if policy.q_env is not None:
-        for env in c.env_groups(inst.weights.env_norm):
-            per_dc = arcs.by_dc @ (env * x).sum(axis=1)  # (N,)
-            terms["env_usd"] += float(lq(per_dc, policy.q_env, scaled=scaled))
+        env_usd = sum(float(lq(totals, policy.q_env, scaled=scaled)) for totals in per_dc)
+    terms = {"energy_usd": energy, "moving_usd": moving, "unserved_usd": unserved, "social_usd": social,
+             "env_usd": env_usd}
     terms["total_usd"] = sum(terms.values())
     return terms
 
 
+ALLOCATION_THRESHOLD = 1e-9
+"""Allocations kept: an arc's fraction x of its user's demand in an hour is stored (the
+log, Solution.x, allocations.parquet) only where it is above this. The solvers' output
+is already cleaned below 1e-7 (`clean_fractions`), so this drops only what a replay's
+capacity cut or the mean of several operators makes smaller still."""
+
+WINDOW_ENTRIES = 1 << 20
+"""At most this many arcs x hours in one window of `hour_windows` (8 MB per float array)."""
+
+WINDOW_HOURS = 168
+"""A week: the longest window of `hour_windows`."""
+
+
+def hour_windows(t_count: int, arc_count: int, hours: int | None = None) -> list[tuple[int, int]]:
+    """(start, stop) windows covering hours 0..t_count-1 in order: *hours* long, else a week
+    or fewer hours where a week of every arc would exceed WINDOW_ENTRIES."""
+    step = hours or max(1, min(WINDOW_HOURS, WINDOW_ENTRIES // max(arc_count, 1)))
+    return [(t0, min(t0 + step, t_count)) for t0 in range(0, t_count, step)]
+
+
+def subset(arcs: Arcs, used: np.ndarray) -> Arcs:
+    """The arcs at positions *used* (sorted), in that order."""
+    return Arcs(k=arcs.k[used], i=arcs.i[used], j=arcs.j[used], by_dc=arcs.by_dc[:, used],
+                by_user=arcs.by_user[:, used], by_region=arcs.by_region[:, used])
+
+
+def sparse_fractions(x: np.ndarray | sp.sparray, threshold: float = ALLOCATION_THRESHOLD) -> sp.csc_array:
+    """(A, T) fractions as a CSC array holding only the entries above *threshold*."""
+    out = sp.csc_array(x, dtype=float, copy=True)
+    out.data[out.data <= threshold] = 0.0
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+def column(x: sp.csc_array, t: int) -> np.ndarray:
+    """(A,) hour t of CSC fractions, dense."""
+    out = np.zeros(x.shape[0])
+    lo, hi = x.indptr[t], x.indptr[t + 1]
+    out[x.indices[lo:hi]] = x.data[lo:hi]
+    return out
+
+
+def _entries(x: sp.csc_array, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, hours from t0, values) of the stored entries of hours t0..t1-1 of CSC *x*."""
+    lo, hi = x.indptr[t0], x.indptr[t1]
+    cols = np.repeat(np.arange(t1 - t0), np.diff(x.indptr[t0:t1 + 1]))
+    return x.indices[lo:hi].astype(np.intp), cols, x.data[lo:hi]
+
+
+def entries(x: sp.csc_array, t0: int = 0, t1: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(arc, hour, value) of every stored entry of CSC *x* in hours t0..t1-1 (hours counted
+    from 0 of the horizon), by hour then arc."""
+    t1 = x.shape[1] if t1 is None else t1
+    rows, cols, vals = _entries(x, t0, t1)
+    return rows, cols + t0, vals
+
+
 @dataclass
 class Solution:
-    """A policy's allocation over the horizon and how it was obtained."""
+    """A policy's allocation over the horizon and how it was obtained.
+
+    x is always a scipy CSC array (A, T) holding the fractions above ALLOCATION_THRESHOLD;
+    a dense (A, T) array given to the constructor is converted (`sparse_fractions`).
+    """
 
     policy: Policy
     arcs: Arcs
-    x: np.ndarray  # (A, T) fraction of region demand per arc
+    x: sp.csc_array  # (A, T) fraction of the user's demand per arc, sparse
     u: np.ndarray  # (J, T) unserved fraction
     mode: str  # offline | online
     algorithm: str
@@ -173,9 +254,21 @@ class Solution:
     iterations: int | None = None  # decomposed: masters solved
     gap: float | None = None  # decomposed: relative gap (upper - lower bound) / |upper| reached
 
-    def requests(self, inst: Instance) -> np.ndarray:
-        """y[a, t]: requests served on each arc, (A, T)."""
-        return self.x * inst.demand[self.arcs.j]
+    def __post_init__(self) -> None:
+        self.x = sparse_fractions(self.x)
+
+    def x_hour(self, t: int) -> np.ndarray:
+        """(A,) the fractions of hour t, dense."""
+        return column(self.x, t)
+
+    def requests(self, inst: Instance) -> sp.csc_array:
+        """y[a, t]: requests served on each arc, (A, T) sparse, only where x > 0 and the
+        user has demand."""
+        rows, cols, vals = entries(self.x)
+        y = sp.csc_array((vals * inst.demand[self.arcs.j[rows], cols], self.x.indices.copy(), self.x.indptr.copy()),
+                         shape=self.x.shape)
+        y.eliminate_zeros()
+        return y
 
     def unserved_requests(self, inst: Instance) -> np.ndarray:
         """(J, T) requests not served."""

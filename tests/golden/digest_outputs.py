@@ -60,8 +60,8 @@ COMMANDS = {
 # figures that measure time, not results
 TIMING_KEYS = {"solve_s", "total_s", "run_s", "seconds", "wall_s", "timings", "elapsed_s", "started", "finished",
                "duration_s", "solve_seconds", "total_seconds"}
-# provenance that says where and when, not what: the scenario file's path (a temporary folder here) and the time written
-WHERE_WHEN_KEYS = {"written_at", "scenario_file"}
+# provenance that says where and when, not what: the scenario file's path and the command line (a temporary folder here), the time written
+WHERE_WHEN_KEYS = {"written_at", "scenario_file", "command_line"}
 
 
 def _numbers(obj, prefix=""):
