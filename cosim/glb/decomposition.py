@@ -84,8 +84,12 @@ SAMPLE_HOURS = 360
 _MAX_AGE = 8
 """A column whose weight stayed 0 in this many masters in a row is dropped."""
 
-_MASTER_CLARABEL = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "tol_ktratio": 1e-8, "max_iter": 500}
-"""Clarabel's settings for the master (see _solve_master)."""
+_MASTER_CLARABEL = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "tol_ktratio": 1e-7, "max_iter": 500,
+                    "reduced_tol_gap_abs": 1e-7, "reduced_tol_gap_rel": 1e-7, "reduced_tol_feas": 1e-7,
+                    "reduced_tol_ktratio": 1e-5}
+"""Clarabel's settings for the master (see _solve_master), whose objective is O(1) (_master):
+1e-9, and "almost solved" (cvxpy's optimal_inaccurate) only within 1e-7, not Clarabel's
+default 5e-5 (at which masters of 8,760 hours stalled the gap near 2e-4)."""
 
 _WEIGHT_TOL = 1e-9
 """Master weights below this count as 0 (for the columns' ages)."""
@@ -326,7 +330,7 @@ def _master(columns: _Columns, t_count: int, policy: Policy, scaled: bool) -> _M
         return _MasterStep(w0, base, _theta_at(columns, w0, q, scaled, None), 0.0, "no new columns", 0, "kept")
     scale = max(abs(base), 1e-12)
     hours_live, row = np.unique(columns.hour[live], return_inverse=True)
-    mu = cp.Variable(len(live), nonneg=True)
+    mu = cp.Variable(len(live), nonneg=True, name="mu")
     per_hour = sp.csr_matrix((np.ones(len(live)), (row, np.arange(len(live)))), shape=(len(hours_live), len(live)))
     objective = float(w0 @ columns.cost) / scale + (d_cost[live] / scale) @ mu
     constraints = [per_hour @ mu <= 1]
