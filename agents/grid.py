@@ -15,20 +15,39 @@ if TYPE_CHECKING:
     from grids.grid import RegionGrid
 
 
+_SITE_FIELDS = ("price_usd_per_mwh", "carbon_kg_per_kwh", "lme_kg_per_kwh", "wue_l_per_kwh", "ewif_l_per_kwh")
+_TOTAL_FIELDS = ("emissions_kg", "cost_usd", "consumers_cost_usd", "demand_mw", "shed_mw")
+
+
 class WithoutDataCenters:
     """The grids' dispatch with no data-center load, hour by hour: the reference of
     consequential accounting and of who pays. It is the same whatever the policy or
     coupling, so the runs of one scenario share one (each hour dispatched once, by the
-    first run that needs it)."""
+    first run that needs it).
+
+    Kept per grid as arrays over the horizon (hours x sites per signal, hours x totals:
+    8 bytes a value), not as one HourOutcome object per grid-hour; `outcome` rebuilds the
+    hour's HourOutcome from them (views, equal values)."""
 
     def __init__(self) -> None:
-        self._outcomes: dict[tuple[str, int], HourOutcome] = {}
+        self._sites: dict[str, np.ndarray] = {}  # grid -> (T, 5, sites) the signals of _SITE_FIELDS
+        self._totals: dict[str, np.ndarray] = {}  # grid -> (T, 5) the floats of _TOTAL_FIELDS
+        self._done: dict[str, np.ndarray] = {}  # grid -> (T,) hours dispatched
 
     def outcome(self, grid: GridAgent, hour: int) -> HourOutcome:
-        key = (grid.name, hour)
-        if key not in self._outcomes:
-            self._outcomes[key] = grid.grid.dispatch(hour, None)
-        return self._outcomes[key]
+        name = grid.name
+        if name not in self._done:
+            hours = len(grid.background_mw)
+            self._sites[name] = np.zeros((hours, len(_SITE_FIELDS), len(grid.sites)))
+            self._totals[name] = np.zeros((hours, len(_TOTAL_FIELDS)))
+            self._done[name] = np.zeros(hours, dtype=bool)
+        sites, totals = self._sites[name][hour], self._totals[name][hour]
+        if not self._done[name][hour]:
+            result = grid.grid.dispatch(hour, None)
+            sites[:] = [getattr(result, f) for f in _SITE_FIELDS]
+            totals[:] = [getattr(result, f) for f in _TOTAL_FIELDS]
+            self._done[name][hour] = True
+        return HourOutcome(**dict(zip(_SITE_FIELDS, sites)), **{f: float(v) for f, v in zip(_TOTAL_FIELDS, totals)})
 
 
 class GridAgent(mesa.Agent):

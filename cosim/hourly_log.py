@@ -4,7 +4,9 @@ arrays over the horizon come out.
 
 Shapes: N data centers, J users, A arcs, G grids, T hours. Every series is dense except
 the allocations x: per hour only the arcs above ALLOCATION_THRESHOLD are kept, so the log
-grows with the allocations made, not with arcs x hours.
+grows with the allocations made, not with arcs x hours. They are appended to two growing
+buffers (arc int32, fraction float64: 12 bytes an entry, doubled when full) and `x` is a
+CSC view of them, not a copy: a run holds each allocation once.
 """
 from __future__ import annotations
 
@@ -53,9 +55,10 @@ class HourlyLog:
     residual: np.ndarray
     published_mw: np.ndarray
     fallback_hours: list[int] = field(default_factory=list)
-    _x_rows: list[np.ndarray] = field(default_factory=list, repr=False)  # per hour: arcs kept
-    _x_vals: list[np.ndarray] = field(default_factory=list, repr=False)  # per hour: their fractions
-    _x: sp.csc_array | None = field(default=None, repr=False)  # `x`, built once per change
+    _x_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32), repr=False)  # arcs kept
+    _x_vals: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # their fractions
+    _x_indptr: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64), repr=False)  # (T+1,)
+    _recorded: int = field(default=0, repr=False)  # hours recorded so far (in order)
 
     @classmethod
     def empty(cls, inst: Instance, arcs: int, grid_names: tuple[str, ...], *, coupling: str, operators: int,
@@ -77,15 +80,16 @@ class HourlyLog:
             grid_demand_mw=grid_series(), grid_background_mw=grid_series(), shed_mw=grid_series(),
             replay_unserved=np.zeros((j, t)), iterations=np.ones(t, dtype=int), residual=np.zeros(t),
             published_mw=np.zeros((n, t)),
-            _x_rows=[np.zeros(0, dtype=np.int32)] * t, _x_vals=[np.zeros(0)] * t,
+            _x_indptr=np.zeros(t + 1, dtype=np.int64),
         )
 
     def record(self, k: int, hour: HourRecord) -> None:
-        """Keep hour *k*."""
+        """Keep hour *k*: the hours are recorded in order, each once (ValueError otherwise)."""
+        if k != self._recorded:
+            raise ValueError(f"hour {k} recorded after {self._recorded} hours: the log keeps hours in order")
         d = hour.decision
         self.demand[:, k] = hour.demand
-        kept = np.flatnonzero(d.x > ALLOCATION_THRESHOLD)
-        self._x_rows[k], self._x_vals[k], self._x = kept.astype(np.int32), np.array(d.x[kept], dtype=float), None
+        self._append_x(k, np.asarray(d.x, dtype=float))
         self.u[:, k], self.facility_mw[:, k] = d.u, d.facility_mw
         if hour.replay_unserved is not None:
             self.replay_unserved[:, k] = hour.replay_unserved
@@ -106,21 +110,59 @@ class HourlyLog:
                 self.seen[name][:, k] = getattr(hour.seen, name)
                 self.realized[name][:, k] = getattr(hour.realized, name)
 
+    def _append_x(self, k: int, x: np.ndarray) -> None:
+        """Hour k's fractions above ALLOCATION_THRESHOLD onto the buffers (grown x2 when full)."""
+        kept = np.flatnonzero(x > ALLOCATION_THRESHOLD)
+        lo = int(self._x_indptr[k])
+        hi = lo + len(kept)
+        if hi > len(self._x_vals):
+            self._resize_x(max(hi, len(self._x_vals) * 3 // 2, 1024))
+        self._x_rows[lo:hi], self._x_vals[lo:hi] = kept, x[kept]
+        self._x_indptr[k + 1:] = hi
+        self._recorded = k + 1
+
+    def _resize_x(self, size: int) -> None:
+        """The buffers resized to *size* entries: in place (realloc, no second copy held at
+        once) unless a view of them (`x`) is alive, then copied."""
+        for name in ("_x_rows", "_x_vals"):
+            buffer = getattr(self, name)
+            try:
+                buffer.resize(size, refcheck=True)
+            except ValueError:  # referenced elsewhere: a copy leaves the views intact
+                setattr(self, name, np.resize(buffer, size))
+
+    @property
+    def x_entries(self) -> int:
+        """Allocations stored: the entries above ALLOCATION_THRESHOLD of the hours recorded."""
+        return int(self._x_indptr[self._recorded])
+
+    @property
+    def x_bytes(self) -> int:
+        """Bytes the buffers of `x` hold (capacity, not only the entries stored)."""
+        return int(self._x_rows.nbytes + self._x_vals.nbytes + self._x_indptr.nbytes)
+
     @property
     def x(self) -> sp.csc_array:
         """(A, T) the operators' fractions per arc and hour, as a CSC array of the entries
-        above ALLOCATION_THRESHOLD (hours not yet recorded are empty)."""
-        if self._x is None:
-            counts = np.array([len(r) for r in self._x_rows], dtype=np.int64)
-            indptr = np.concatenate([[0], np.cumsum(counts)])
-            self._x = sp.csc_array((np.concatenate(self._x_vals), np.concatenate(self._x_rows), indptr),
-                                   shape=(self.arcs, len(self._x_rows)))
-        return self._x
+        above ALLOCATION_THRESHOLD (hours not yet recorded are empty). Its data and indices
+        are views of the log's buffers: do not write to them."""
+        n = self.x_entries
+        if self._recorded == len(self._x_indptr) - 1 and len(self._x_vals) > n:
+            self._resize_x(n)  # every hour in: the buffers trimmed to what they hold
+        out = sp.csc_array((self.arcs, len(self._x_indptr) - 1), dtype=float)
+        if n <= np.iinfo(np.int32).max:  # one index dtype for scipy: int32 indptr (T+1,), indices shared
+            indices, indptr = self._x_rows[:n], self._x_indptr.astype(np.int32)
+        else:
+            indices, indptr = self._x_rows[:n].astype(np.int64), self._x_indptr
+        out.data, out.indices, out.indptr = self._x_vals[:n], indices, indptr
+        out.has_canonical_format = True  # sorted arcs within each hour, each once
+        return out
 
     def x_hour(self, k: int) -> np.ndarray:
         """(A,) the fractions of hour k, dense."""
         out = np.zeros(self.arcs)
-        out[self._x_rows[k]] = self._x_vals[k]
+        lo, hi = self._x_indptr[k], self._x_indptr[k + 1]
+        out[self._x_rows[lo:hi]] = self._x_vals[lo:hi]
         return out
 
     def instances(self, inst: Instance) -> tuple[Instance, Instance]:

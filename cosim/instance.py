@@ -92,6 +92,12 @@ class Instance:
         hourly = {name: getattr(self, name)[:, start:stop] for name in self._HOURLY}
         return replace(self, times=self.times[start:stop], **hourly)
 
+    def take_hours(self, hours: np.ndarray) -> Instance:
+        """The same instance for the given hours only (indices into times, in that order)."""
+        hours = np.asarray(hours, dtype=int)
+        hourly = {name: getattr(self, name)[:, hours] for name in self._HOURLY}
+        return replace(self, times=self.times[hours], **hourly)
+
     def with_tau(self, tau_ms: np.ndarray, *, source: str | Path = "<scenario>", where: str = "tau_ms") -> Instance:
         """The same instance with other latency budgets (J,), ms; InputError (at *where*)
         naming the region and tier when a budget leaves a user no feasible site."""

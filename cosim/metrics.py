@@ -12,25 +12,29 @@ does not see them either). perf_cost_all_demand and perf_score_all_demand count 
 unserved request as served by the worst model (the largest s_k, the lowest score), so a
 policy cannot look better by dropping requests than by serving them with its smallest model.
 
-The allocations are sparse (Solution.x): sums run over their stored entries, so memory
-grows with the allocations made, never with arcs x hours.
+The allocations are sparse (Solution.x): sums run over their stored entries, window by
+window of hours (Solution.windows), so beyond the allocations themselves memory grows
+with one window's entries, never with arcs x hours.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from cosim.glb.formulation import Solution, entries
+from cosim.glb.formulation import Solution
 from cosim.instance import Instance
 
 
 def site_hourly(inst: Instance, sol: Solution) -> dict[str, np.ndarray]:
     """Per data center and hour (N, T): energy_kwh (IT), facility_kwh, energy_cost_usd, carbon_kg,
     water_l (on-site: IT kWh x WUE, plus off-site: facility kWh x EWIF)."""
-    a, t, y = entries(sol.requests(inst))
     n, _, _, t_count = inst.shape
-    it_kwh = inst.energy_kwh_per_request[sol.arcs.k[a]] * y
-    energy_kwh = np.bincount(sol.arcs.i[a] * t_count + t, weights=it_kwh, minlength=n * t_count).reshape(n, t_count)
+    energy_kwh = np.zeros(n * t_count)
+    for t0, t1 in sol.windows():  # window by window: no (entries,) array of the whole horizon
+        a, t, y = sol.request_entries(inst, t0, t1)
+        it_kwh = inst.energy_kwh_per_request[sol.arcs.k[a]] * y
+        energy_kwh += np.bincount(sol.arcs.i[a] * t_count + t, weights=it_kwh, minlength=n * t_count)
+    energy_kwh = energy_kwh.reshape(n, t_count)
     facility_kwh = inst.pue[:, None] * energy_kwh
     return {
         "energy_kwh": energy_kwh,
@@ -59,9 +63,11 @@ _PERF_NOISE_POINTS = 1e-4
 def policy_metrics(inst: Instance, sol: Solution) -> dict:
     """The summary.json METRICS of one policy (see docs/outputs.md)."""
     sites = site_hourly(inst, sol)
-    y = sol.requests(inst)
     arcs = sol.arcs
-    y_arc = np.bincount(y.indices, weights=y.data, minlength=len(arcs))  # (A,) horizon requests per arc
+    y_arc = np.zeros(len(arcs))  # (A,) horizon requests per arc
+    for t0, t1 in sol.windows():
+        a, _, y = sol.request_entries(inst, t0, t1)
+        y_arc += np.bincount(a, weights=y, minlength=len(arcs))
     demand_r = inst.region_demand.sum(axis=1)
     served_r = arcs.by_region @ y_arc
     loss_r = arcs.by_region @ (inst.quality_loss[arcs.k] * y_arc)

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cosim.glb.formulation import WINDOW_ENTRIES, WINDOW_HOURS, Solution, entries
+from cosim.glb.formulation import WINDOW_ENTRIES, WINDOW_HOURS, Solution
 from cosim.instance import Instance
 from cosim.metrics import site_hourly
 from grids.outcome import SIGNALS
@@ -30,10 +30,9 @@ def allocation_table(inst: Instance, sol: Solution) -> pd.DataFrame:
 
 def allocation_frames(inst: Instance, sol: Solution) -> Iterator[pd.DataFrame]:
     """`allocation_table` window by window of hours, in order (one frame per window)."""
-    y = sol.requests(inst)
     arcs = sol.arcs
     for t0, t1 in _windows(inst, sol):
-        a, t, requests = entries(y, t0, t1)
+        a, t, requests = sol.request_entries(inst, t0, t1)
         yield pd.DataFrame({
             "time": inst.times[t],
             "user_region": _labels(inst.regions, inst.user_region[arcs.j[a]]),

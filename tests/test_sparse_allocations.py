@@ -247,3 +247,72 @@ def test_table_windows_bound_the_rows_of_every_table(paper10_day, monkeypatch):
     assert all(per_hour[t0:t1].sum() <= 3 * per_hour.max() for t0, t1 in windows)
     assert all(per_hour[t0:t1 + 1].sum() > 3 * per_hour.max() for t0, t1 in windows[:-1])  # each as long as fits
     assert sum(len(f) for f in allocation_frames(inst, sol)) == len(allocation_table(inst, sol)) == sol.x.nnz
+
+
+def _record_hours(log: HourlyLog, inst, xs) -> None:
+    for k, x in enumerate(xs):
+        log.record(k, HourRecord(demand=inst.demand[:, k], decision=Decision(x=x, u=np.zeros(inst.demand.shape[0]),
+                                                                             facility_mw=np.zeros(len(inst.datacenters)),
+                                                                             choices=()), seen=None, realized=None, grids=()))
+
+
+def test_hourly_log_holds_each_allocation_once_in_12_bytes():
+    """The log's buffers hold exactly the entries above the threshold (int32 arc + float64
+    fraction once every hour is in); `x` and the Solution built from it share them."""
+    inst = random_instance(6, n=3, j=4, k=2, t=200)
+    arcs, t_count = 24, 200
+    rng = np.random.default_rng(2)
+    xs = [rng.uniform(0, 1, arcs) * (rng.uniform(size=arcs) < 0.8) for _ in range(t_count)]
+    xs[7][:3] = [ALLOCATION_THRESHOLD, 0.5 * ALLOCATION_THRESHOLD, 3 * ALLOCATION_THRESHOLD]
+    log = HourlyLog.empty(inst, arcs, (), coupling="open", operators=1, iterate_tol=1e-3)
+    _record_hours(log, inst, xs)
+    kept = int(sum((x > ALLOCATION_THRESHOLD).sum() for x in xs))
+    assert log.x_entries == kept
+    x = log.x
+    assert x.nnz == kept and x.indices.dtype == np.int32 and x.indptr.dtype == np.int32
+    assert log.x_bytes == 12 * kept + 8 * (t_count + 1)  # trimmed to what it holds
+    assert np.shares_memory(x.data, log._x_vals) and np.shares_memory(x.indices, log._x_rows)
+    policy = Policy("se-glb", q_social=2.0, q_env=2.0)
+    sol = _solution(inst, policy, x, np.zeros((4, t_count)))
+    assert sol.x is x  # no copy of the allocations for the Solution
+    np.testing.assert_array_equal(x.toarray(), np.where(np.array(xs).T > ALLOCATION_THRESHOLD, np.array(xs).T, 0.0))
+
+
+def test_hourly_log_records_hours_in_order_and_keeps_old_views_intact():
+    inst = random_instance(7, n=2, j=3, k=2, t=3000)
+    log = HourlyLog.empty(inst, 6, (), coupling="open", operators=1, iterate_tol=1e-3)
+    _record_hours(log, inst, [np.full(6, 0.5)])
+    view = log.x  # alive while the buffers grow: they are copied, not moved under it
+    with pytest.raises(ValueError, match="in order"):
+        _record_hours(log, inst, [np.full(6, 0.5)])  # hour 0 again
+    for k in range(1, 3000):
+        log.record(k, HourRecord(demand=inst.demand[:, k], decision=Decision(
+            x=np.full(6, 1 / 6), u=np.zeros(3), facility_mw=np.zeros(2), choices=()), seen=None, realized=None, grids=()))
+    np.testing.assert_array_equal(view.toarray()[:, 0], 0.5)
+    assert view.nnz == 6 and log.x.nnz == 6 * 3000
+    np.testing.assert_array_equal(log.x_hour(2999), 1 / 6)
+
+
+def test_metrics_and_tables_hold_one_window_of_requests_not_the_horizon(monkeypatch):
+    """Peak memory of the metrics and of the allocation table stays near one window's
+    entries: it would be several arrays of every entry of the horizon if y were built whole."""
+    import tracemalloc
+
+    import cosim.glb.formulation as formulation
+
+    inst = random_instance(8, n=4, j=12, k=2, t=600)
+    policy = Policy("se-glb", q_social=2.0, q_env=2.0)
+    arcs = make_arcs(inst, policy)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.01, 1, (len(arcs), 600))
+    sol = _solution(inst, policy, x, np.zeros((inst.demand.shape[0], 600)))
+    monkeypatch.setattr(formulation, "WINDOW_ENTRIES", 20 * len(arcs))  # windows of 20 h
+    horizon_bytes = 8 * sol.x.nnz  # one float64 per entry of the horizon
+    tracemalloc.start()
+    try:
+        policy_metrics(inst, sol)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    dense_series = 8 * 600 * (6 * len(inst.datacenters) + 2 * inst.demand.shape[0])  # (N, T) and (J, T) results
+    assert peak < 0.5 * horizon_bytes + dense_series, (peak, horizon_bytes, dense_series)

@@ -22,12 +22,22 @@ problem of the online dual algorithm (env per arc weighted by theta[site]). Boun
   norm is 0 there because theta lies in the dual-norm ball, projected into it if the
   solver's dual strays);
 - upper: the master's objective at its weights, which bounds the true objective of the
-  allocation x_t = sum_k lambda_tk x_t^k (feasible: X_t is convex; f_t convex).
+  allocation x_t = sum_k lambda_tk x_t^k (feasible: X_t is convex; f_t convex). It never
+  rises: each master is written around the last one's mix (weights moved away from it,
+  objective divided by its value, so the solver sees O(1) numbers and the last mix is a
+  feasible point), and a solver point worse than the last mix (an inaccurate end) is a
+  failure, handled by a line search between the two (_master).
 
 The gap (upper - lower) / |upper| falls to the stated tolerance: the master is a
 cutting-plane (Kelley) model of the concave dual, which converges (finitely for an LP,
 e-glb; in the limit for the conic se-glb). Columns unused for `_MAX_AGE` masters are
 dropped to keep the master and the memory small.
+
+A horizon longer than SAMPLE_ABOVE_HOURS starts from the multipliers of the same
+decomposition on a sample of its hours (every k-th, about SAMPLE_HOURS): the gradient of
+a norm depends only on its totals' proportions, which the sample estimates, and the first
+full pricing is then close to the optimal theta (at 8,760 h it saves the passes that move
+theta from the uniform start, each a pricing of the whole year).
 
 Policies with no horizon coupling (q_env None or 1: the env norm is the plain sum, linear)
 need one pass: each hour solved alone, gap 0.
@@ -75,11 +85,21 @@ DEFAULT_GAP = 1e-5
 MAX_ITERATIONS = 200
 """Masters at most; a solve that has not reached its gap by then reports the gap it has."""
 
+SAMPLE_ABOVE_HOURS = 1000
+"""Horizons longer than this start from the multipliers of a sample of their hours (_sampled_theta)."""
+
+SAMPLE_HOURS = 360
+"""About how many hours that sample has."""
+
 _MAX_AGE = 8
 """A column whose weight stayed 0 in this many masters in a row is dropped."""
 
-_MASTER_CLARABEL = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "tol_ktratio": 1e-8, "max_iter": 500}
-"""Clarabel's settings for the master (see _solve_master)."""
+_MASTER_CLARABEL = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "tol_ktratio": 1e-7, "max_iter": 500,
+                    "reduced_tol_gap_abs": 1e-7, "reduced_tol_gap_rel": 1e-7, "reduced_tol_feas": 1e-7,
+                    "reduced_tol_ktratio": 1e-5}
+"""Clarabel's settings for the master (see _solve_master), whose objective is O(1) (_master):
+1e-9, and "almost solved" (cvxpy's optimal_inaccurate) only within 1e-7, not Clarabel's
+default 5e-5 (at which masters of 8,760 hours stalled the gap near 2e-4)."""
 
 _WEIGHT_TOL = 1e-9
 """Master weights below this count as 0 (for the columns' ages)."""
@@ -114,7 +134,8 @@ def solve_offline_decomposed(inst: Instance, policy: Policy, *, client=None, gap
         if policy.q_env is None or policy.q_env == 1:
             state = _separable(hours, inst)
         else:
-            state = _column_generation(hours, inst, policy, gap, max_iterations)
+            theta = _sampled_theta(inst, policy, client, gap, max_iterations) if t_count > SAMPLE_ABOVE_HOURS else None
+            state = _column_generation(hours, inst, policy, gap, max_iterations, theta)
     finally:
         hours.close()
     xv, uv = clean_fractions(arcs, state.x.T, state.u.T)
@@ -137,6 +158,8 @@ class _Result:
     gap: float
     solve_s: float
     fallback: set[int]
+    theta: list[np.ndarray] | None = None  # the last multipliers (decomposed)
+    history: list[_Bounds] | None = None  # every master's bounds (decomposed)
 
 
 def _separable(hours: _HourSolver, inst: Instance) -> _Result:
@@ -147,17 +170,19 @@ def _separable(hours: _HourSolver, inst: Instance) -> _Result:
     return _Result(x=batch.x, u=batch.u, iterations=1, gap=0.0, solve_s=batch.solve_s, fallback=set(batch.fallback))
 
 
-def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: float, max_iterations: int) -> _Result:
-    """Dantzig-Wolfe to the relative *gap* (module docstring)."""
+def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: float, max_iterations: int,
+                       theta: list[np.ndarray] | None = None) -> _Result:
+    """Dantzig-Wolfe to the relative *gap* (module docstring), from the multipliers *theta*
+    (the norm's gradient at equal totals when None)."""
     n, _, _, t_count = inst.shape
     q = float(policy.q_env)
     scaled = inst.weights.norm_scale == "entries"
     groups = inst.weights.env_group_count
-    theta = [_uniform_gradient(n, q, scaled) for _ in range(groups)]
+    if theta is None:
+        theta = [_uniform_gradient(n, q, scaled) for _ in range(groups)]
     columns: _Columns | None = None
-    lower, reached = -math.inf, math.inf
-    weights = np.zeros(0)
-    solve_s, fallback = 0.0, set()
+    lower, reached, upper = -math.inf, math.inf, math.inf
+    solve_s, fallback, history = 0.0, set(), []
     iterations = 0
     while iterations < max_iterations:
         iterations += 1
@@ -172,19 +197,55 @@ def _column_generation(hours: _HourSolver, inst: Instance, policy: Policy, gap: 
             columns = _Columns.first(batch)
         else:
             columns.add(batch, priced, theta)
-        weights, theta_next, master_s = _master(columns, t_count, policy, scaled)
-        solve_s += master_s
-        upper = columns.value(weights, q, scaled)  # nonincreasing: only unused columns are dropped
+        step = _master(columns, t_count, policy, scaled)
+        solve_s += step.solve_s
+        upper = step.value_usd  # nonincreasing: the master starts from the last mix and never accepts worse
         reached = (upper - lower) / max(abs(upper), 1e-12)
-        _log.info("%s decomposition: master %d, %d columns, pricing %.2f s (solver %.2f s), master %.2f s (solver), "
-                  "lower %.6f, upper %.6f USD, gap %.2e", policy.name, iterations, len(columns.hour), pricing_s,
-                  batch.solve_s, master_s, lower, upper, reached)
+        history.append(_Bounds(lower_usd=lower, upper_usd=upper, columns=len(columns.hour), status=step.status,
+                               accepted=step.accepted))
+        _log.info("%s decomposition: master %d, %d columns (%d in the master), pricing %.2f s (solver %.2f s), "
+                  "master %.2f s (solver, %s, %s), lower %.6f, upper %.6f USD, gap %.2e", policy.name, iterations,
+                  len(columns.hour), step.size, pricing_s, batch.solve_s, step.solve_s, step.status, step.accepted,
+                  lower, upper, reached)
+        columns.weights = step.weights
+        theta = step.theta
         if reached <= gap:
             break
-        columns.age(weights)
-        theta = theta_next
-    x, u = columns.combine(weights, t_count)
-    return _Result(x=x, u=u, iterations=iterations, gap=max(reached, 0.0), solve_s=solve_s, fallback=fallback)
+        columns.age()
+    x, u = columns.combine(columns.weights, t_count)
+    return _Result(x=x, u=u, iterations=iterations, gap=max(reached, 0.0), solve_s=solve_s, fallback=fallback,
+                   theta=theta, history=history)
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """One master's bounds (USD), its column count, the solver's status and what was kept."""
+
+    lower_usd: float
+    upper_usd: float
+    columns: int
+    status: str
+    accepted: str  # solved | line search | kept (see _master)
+
+
+def _sampled_theta(inst: Instance, policy: Policy, client, gap: float, max_iterations: int) -> list[np.ndarray]:
+    """Starting multipliers for a long horizon: the decomposition's own on every k-th hour
+    (about SAMPLE_HOURS of them; k coprime to 24, so every hour of the day is sampled,
+    across the seasons). The norm's gradient depends on the totals' proportions only, which
+    the sample estimates, so the full horizon starts near its optimal theta."""
+    t_count = len(inst.times)
+    stride = max(2, round(t_count / SAMPLE_HOURS))
+    while math.gcd(stride, 24) != 1:
+        stride += 1
+    sample = inst.take_hours(np.arange(0, t_count, stride))
+    hours = _HourSolver(sample, policy, client, None)
+    try:
+        state = _column_generation(hours, sample, policy, gap, max_iterations)
+    finally:
+        hours.close()
+    _log.info("%s decomposition: starting multipliers from %d sampled hours (every %d-th), %d masters, gap %.2e",
+              policy.name, len(sample.times), stride, state.iterations, state.gap)
+    return state.theta
 
 
 class _Columns:
@@ -193,6 +254,8 @@ class _Columns:
     def __init__(self, hour, x, u, cost, env):
         self.hour, self.x, self.u, self.cost, self.env = hour, x, u, cost, env  # (M,), (M, A), (M, J), (M,), (M, G, N)
         self.idle = np.zeros(len(hour), dtype=int)
+        self.weights = np.zeros(len(hour))  # the last master's mix (M,), summing to 1 per hour
+        self.weights[np.unique(hour, return_index=True)[1]] = 1.0
 
     @classmethod
     def first(cls, batch: HourBatch) -> _Columns:
@@ -210,14 +273,20 @@ class _Columns:
         self.cost = np.concatenate([self.cost, batch.cost_usd[new]])
         self.env = np.concatenate([self.env, batch.env_usd[new]])
         self.idle = np.concatenate([self.idle, np.zeros(len(new), dtype=int)])
+        self.weights = np.concatenate([self.weights, np.zeros(len(new))])
 
-    def age(self, weights: np.ndarray) -> None:
-        """Count the masters each column went unused; drop the long unused ones."""
-        self.idle = np.where(weights > _WEIGHT_TOL, 0, self.idle + 1)
+    def age(self) -> None:
+        """Count the masters each column went unused in the mix (weight 0: _master rounds
+        weights below _WEIGHT_TOL to 0); drop the long unused ones, which leaves the mix."""
+        self.idle = np.where(self.weights > _WEIGHT_TOL, 0, self.idle + 1)
         keep = self.idle < _MAX_AGE
         if not keep.all():
-            for name in ("hour", "x", "u", "cost", "env", "idle"):
+            for name in ("hour", "x", "u", "cost", "env", "idle", "weights"):
                 setattr(self, name, getattr(self, name)[keep])
+
+    def per_hour(self, values: np.ndarray) -> np.ndarray:
+        """The sum of *values* (M,) over each hour's columns, (T,) (T = the last hour + 1)."""
+        return np.bincount(self.hour, weights=values, minlength=int(self.hour.max()) + 1)
 
     def value(self, weights: np.ndarray, q: float, scaled: bool) -> float:
         """The master objective at *weights*, USD: an upper bound on the combined allocation's."""
@@ -230,54 +299,151 @@ class _Columns:
         return np.asarray(mix @ self.x), np.asarray(mix @ self.u)
 
 
-def _master(columns: _Columns, t_count: int, policy: Policy, scaled: bool) -> tuple[np.ndarray, list[np.ndarray], float]:
-    """The master's weights (M,), summing to 1 per hour, the next multipliers theta per
-    group (N,), and its solver time, s."""
-    m = len(columns.hour)
+@dataclass(frozen=True)
+class _MasterStep:
+    """A master's outcome: the mix (M,), its objective (USD), the next multipliers per group
+    (N,), the solver's time (s) and status, the master's column count, and what was kept."""
+
+    weights: np.ndarray
+    value_usd: float
+    theta: list[np.ndarray]
+    solve_s: float
+    status: str
+    size: int
+    accepted: str  # solved: the solver's point; line search: the best point between the last
+    # mix and the solver's (which was worse than the last); kept: the last mix (no point at all)
+
+
+def _master(columns: _Columns, t_count: int, policy: Policy, scaled: bool) -> _MasterStep:
+    """The master, written around the last mix (columns.weights): per hour, weights mu >= 0
+    on the hour's columns with sum <= 1, the rest staying on the hour's last mix, so
+
+        min  (C0 + sum_m mu_m dc_m) / V0 + sum_g N_g((H0_g + sum_m mu_m dh_gm) / V0)
+
+    with C0, H0 the last mix's cost and totals, dc, dh a column's cost and footprint minus
+    its hour's last mix's, V0 the last mix's objective (the solver sees O(1) numbers, and
+    the last mix, mu = 0, is feasible with value 1). Columns equal to their hour's mix
+    (every column of a one-column hour) are left out. A solver point worse than the last
+    mix is a solver failure: the best point on the segment between the two is kept."""
     q = float(policy.q_env)
-    ref = float(np.abs(columns.cost).sum() + columns.env.sum()) / max(t_count, 1) or 1.0
-    scale = ref * t_count  # the objective's order, so the solver sees O(1) numbers
-    lam = cp.Variable(m, nonneg=True)
-    convexity = sp.csr_matrix((np.ones(m), (columns.hour, np.arange(m))), shape=(t_count, m))
-    objective = (columns.cost / scale) @ lam
-    constraints = [convexity @ lam == 1]
-    links, totals = [], []
-    for g in range(columns.env.shape[1]):
-        total = cp.Variable(columns.env.shape[2])
-        link = total == (columns.env[:, g, :].T / scale) @ lam
+    w0 = columns.weights
+    base = columns.value(w0, q, scaled)
+    mix = sp.csr_matrix((w0, (columns.hour, np.arange(len(w0)))), shape=(t_count, len(w0)))
+    m_count, g_count, n = columns.env.shape
+    mix_cost = mix @ columns.cost  # (T,)
+    mix_env = np.asarray(mix @ columns.env.reshape(m_count, -1)).reshape(t_count, g_count, n)
+    d_cost = columns.cost - mix_cost[columns.hour]
+    d_env = columns.env - mix_env[columns.hour]
+    size_usd = np.abs(d_cost) + np.abs(d_env).sum(axis=(1, 2))
+    live = np.flatnonzero(size_usd > 1e-12 * max(abs(base), 1.0) / max(t_count, 1))
+    if len(live) == 0:
+        return _MasterStep(w0, base, _theta_at(columns, w0, q, scaled, None), 0.0, "no new columns", 0, "kept")
+    scale = max(abs(base), 1e-12)
+    hours_live, row = np.unique(columns.hour[live], return_inverse=True)
+    mu = cp.Variable(len(live), nonneg=True, name="mu")
+    per_hour = sp.csr_matrix((np.ones(len(live)), (row, np.arange(len(live)))), shape=(len(hours_live), len(live)))
+    objective = float(w0 @ columns.cost) / scale + (d_cost[live] / scale) @ mu
+    constraints = [per_hour @ mu <= 1]
+    links = []
+    totals0 = mix_env.sum(axis=0)  # (G, N)
+    for g in range(g_count):
+        total = cp.Variable(n)
+        link = total == totals0[g] / scale + (d_env[live, g, :].T / scale) @ mu
         norm, cons = column_norms(total, q, scaled)
         objective += norm
         constraints += [link, *cons]
         links.append(link)
-        totals.append(total)
     problem = cp.Problem(cp.Minimize(objective), constraints)
-    _solve_master(problem, conic=q not in (1.0, math.inf), where=f"{policy.name} decomposition master")
-    weights = np.clip(lam.value, 0.0, None)
-    weights /= np.asarray(convexity @ weights).ravel()[columns.hour]
-    n = columns.env.shape[2]
-    theta = []
-    for g in range(columns.env.shape[1]):
-        if math.isinf(q):
-            theta.append(_into_dual_ball(-np.asarray(links[g].dual_value, dtype=float), q, scaled, n))
+    status = _solve_master(problem, conic=q not in (1.0, math.inf), where=f"{policy.name} decomposition master")
+    solve_s = float(problem.solver_stats.solve_time or 0.0) if problem.solver_stats else 0.0
+    if mu.value is None:
+        return _MasterStep(w0, base, _theta_at(columns, w0, q, scaled, None), solve_s, status, len(live), "kept")
+    step = np.zeros(len(w0))
+    step[live] = np.clip(mu.value, 0.0, None)
+    taken = np.asarray(per_hour @ step[live]).ravel()
+    over = np.ones(t_count)
+    over[hours_live] = np.maximum(taken, 1.0)
+    step /= over[columns.hour]  # every hour's new weights sum to 1 at most
+    rest = np.ones(t_count)
+    rest[hours_live] -= np.minimum(taken, 1.0)
+    w1 = _rounded(columns, w0 * rest[columns.hour] + step)
+    value = columns.value(w1, q, scaled)
+    duals = [-np.asarray(link.dual_value, dtype=float) for link in links] if math.isinf(q) else None
+    if value <= base:
+        return _MasterStep(w1, value, _theta_at(columns, w1, q, scaled, duals), solve_s, status, len(live), "solved")
+    _log.warning("%s decomposition master: the solver's point (%s) is worse than the last mix by %.2e relative; "
+                 "kept the best point between them", policy.name, status, (value - base) / scale)
+    w2 = _rounded(columns, _line_search(columns, w0, w1, q, scaled))
+    value = columns.value(w2, q, scaled)
+    if value > base:
+        w2, value = w0, base
+    return _MasterStep(w2, value, _theta_at(columns, w2, q, scaled, None), solve_s, status, len(live), "line search")
+
+
+def _rounded(columns: _Columns, weights: np.ndarray) -> np.ndarray:
+    """*weights* with entries below _WEIGHT_TOL set to 0 and every hour's renormalized to 1."""
+    weights = np.where(weights > _WEIGHT_TOL, weights, 0.0)
+    return weights / columns.per_hour(weights)[columns.hour]
+
+
+def _line_search(columns: _Columns, w0: np.ndarray, w1: np.ndarray, q: float, scaled: bool) -> np.ndarray:
+    """The best mix on the segment w0 + s (w1 - w0), s in [0, 1] (golden section on the
+    convex master objective)."""
+    def value(s: float) -> float:
+        return columns.value(w0 + s * (w1 - w0), q, scaled)
+
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = 0.0, 1.0
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = value(c), value(d)
+    for _ in range(60):
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = value(c)
         else:
-            theta.append(_gradient(np.einsum("m,mn->n", weights, columns.env[:, g, :]), q, scaled))
-    return weights, theta, float(problem.solver_stats.solve_time or 0.0)
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = value(d)
+    return w0 + min((0.0, a, b), key=value) * (w1 - w0)
 
 
-def _solve_master(problem: cp.Problem, *, conic: bool, where: str) -> None:
-    """Solve the master: with a conic norm, Clarabel to tight tolerances first (at the
-    project's usual 1e-7 its weights leave columns with reduced cost ~1e-5 of the
-    objective in the mix and the bounds stall at that gap), else as any problem."""
+def _theta_at(columns: _Columns, weights: np.ndarray, q: float, scaled: bool, duals: list[np.ndarray] | None) -> list[np.ndarray]:
+    """The next multipliers: the norm's gradient at the mix's totals per group (for q = inf
+    the master's duals on the totals when given, projected into the dual-norm ball)."""
+    n = columns.env.shape[2]
+    totals = np.einsum("m,mgn->gn", weights, columns.env)
+    if math.isinf(q):
+        if duals is not None:
+            return [_into_dual_ball(d, q, scaled, n) for d in duals]
+        return [_max_subgradient(h, scaled) for h in totals]
+    return [_gradient(h, q, scaled) for h in totals]
+
+
+def _max_subgradient(total: np.ndarray, scaled: bool) -> np.ndarray:
+    """A subgradient of the (scaled) max at *total* (N,): the factor on the largest entry."""
+    theta = np.zeros(len(total))
+    theta[int(np.argmax(total))] = float(len(total)) if scaled else 1.0
+    return theta
+
+
+def _solve_master(problem: cp.Problem, *, conic: bool, where: str) -> str:
+    """Solve the master; return the solver and its status ("CLARABEL optimal"). With a
+    conic norm, Clarabel to tight tolerances first (at the project's usual 1e-7 its weights
+    leave columns with reduced cost ~1e-5 of the objective in the mix and the bounds stall
+    at that gap), an inaccurate end kept (the caller checks its point against the last
+    mix), else as any problem."""
     if conic:
         try:
-            with warnings.catch_warnings():  # an inaccurate end is retried below, which warns if it must
+            with warnings.catch_warnings():  # an inaccurate end is checked by the caller
                 warnings.simplefilter("ignore", UserWarning)
                 problem.solve(solver="CLARABEL", **_MASTER_CLARABEL)
-            if problem.status == cp.OPTIMAL:
-                return
+            if problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+                return f"CLARABEL {problem.status}"
         except cp.error.SolverError:
             pass
-    solve_problem(problem, conic=conic, where=where)
+    solver, _ = solve_problem(problem, conic=conic, where=where)
+    return f"{solver} {problem.status}"
 
 
 def _gradient(total: np.ndarray, q: float, scaled: bool) -> np.ndarray:

@@ -199,7 +199,12 @@ def subset(arcs: Arcs, used: np.ndarray) -> Arcs:
 
 
 def sparse_fractions(x: np.ndarray | sp.sparray, threshold: float = ALLOCATION_THRESHOLD) -> sp.csc_array:
-    """(A, T) fractions as a CSC array holding only the entries above *threshold*."""
+    """(A, T) fractions as a CSC array holding only the entries above *threshold*. A CSC
+    array already in that form (float, sorted, every entry above it: the co-simulation's
+    log) is returned as it is, not copied: its arrays are shared."""
+    if (isinstance(x, sp.csc_array) and x.dtype == np.float64 and x.has_canonical_format
+            and not (x.data <= threshold).any()):
+        return x
     out = sp.csc_array(x, dtype=float, copy=True)
     out.data[out.data <= threshold] = 0.0
     out.eliminate_zeros()
@@ -263,12 +268,26 @@ class Solution:
 
     def requests(self, inst: Instance) -> sp.csc_array:
         """y[a, t]: requests served on each arc, (A, T) sparse, only where x > 0 and the
-        user has demand."""
+        user has demand. The whole horizon at once: the metrics and the tables read it
+        window by window instead (`request_entries`)."""
         rows, cols, vals = entries(self.x)
         y = sp.csc_array((vals * inst.demand[self.arcs.j[rows], cols], self.x.indices.copy(), self.x.indptr.copy()),
                          shape=self.x.shape)
         y.eliminate_zeros()
         return y
+
+    def request_entries(self, inst: Instance, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(arc, hour, requests) of hours t0..t1-1 (hours from 0 of the horizon), by hour
+        then arc: the entries of `requests` in that window, built for it alone."""
+        rows, cols, vals = entries(self.x, t0, t1)
+        y = vals * inst.demand[self.arcs.j[rows], cols]
+        kept = y != 0
+        return rows[kept], cols[kept], y[kept]
+
+    def windows(self) -> list[tuple[int, int]]:
+        """(start, stop) windows of hours over which the metrics read the allocations
+        (`hour_windows` for this many arcs)."""
+        return hour_windows(self.x.shape[1], len(self.arcs))
 
     def unserved_requests(self, inst: Instance) -> np.ndarray:
         """(J, T) requests not served."""
