@@ -118,7 +118,7 @@ class HourlyLog:
         if hi > len(self._x_vals):
             self._resize_x(max(hi, len(self._x_vals) * 3 // 2, 1024))
         self._x_rows[lo:hi], self._x_vals[lo:hi] = kept, x[kept]
-        self._x_indptr[k + 1:] = hi
+        self._x_indptr[k + 1] = hi  # only this hour's end: the later ones are filled in `x` (no O(T) write an hour)
         self._recorded = k + 1
 
     def _resize_x(self, size: int) -> None:
@@ -150,10 +150,12 @@ class HourlyLog:
         if self._recorded == len(self._x_indptr) - 1 and len(self._x_vals) > n:
             self._resize_x(n)  # every hour in: the buffers trimmed to what they hold
         out = sp.csc_array((self.arcs, len(self._x_indptr) - 1), dtype=float)
+        indptr = self._x_indptr.copy()
+        indptr[self._recorded + 1:] = n  # the hours not yet recorded: empty
         if n <= np.iinfo(np.int32).max:  # one index dtype for scipy: int32 indptr (T+1,), indices shared
-            indices, indptr = self._x_rows[:n], self._x_indptr.astype(np.int32)
+            indices, indptr = self._x_rows[:n], indptr.astype(np.int32)
         else:
-            indices, indptr = self._x_rows[:n].astype(np.int64), self._x_indptr
+            indices = self._x_rows[:n].astype(np.int64)
         out.data, out.indices, out.indptr = self._x_vals[:n], indices, indptr
         out.has_canonical_format = True  # sorted arcs within each hour, each once
         return out
@@ -161,6 +163,8 @@ class HourlyLog:
     def x_hour(self, k: int) -> np.ndarray:
         """(A,) the fractions of hour k, dense."""
         out = np.zeros(self.arcs)
+        if k >= self._recorded:
+            return out
         lo, hi = self._x_indptr[k], self._x_indptr[k + 1]
         out[self._x_rows[lo:hi]] = self._x_vals[lo:hi]
         return out

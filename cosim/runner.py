@@ -180,7 +180,7 @@ def run_scenario(
     ).checked(grids=grids_on)
     with _hours_client(options, client) as hours_client:
         return _run(scenario, options, herding=herding, data_dir=data_dir, source=source, out=out, on_policy=on_policy,
-                    on_hour=on_hour, label=run_label, command_line=command_line, client=hours_client,
+                    on_hour=on_hour, run_label=run_label, command_line=command_line, client=hours_client,
                     started=started, dispatched=dispatched)
 
 
@@ -199,12 +199,11 @@ def _hours_client(options: RunOptions, client):
 
 
 def _run(scenario: Scenario, options: RunOptions, *, herding: Herding, data_dir: Path | None, source: str | Path,
-         out: Path | None, on_policy: Callable[[str], None] | None, on_hour: Callable[[], None] | None, label: str,
+         out: Path | None, on_policy: Callable[[str], None] | None, on_hour: Callable[[], None] | None, run_label: str,
          command_line: str | None, client, started: float, dispatched: dict) -> RunResult:
     """run_scenario with its options checked (*started*, *dispatched*: its clock and dispatch
     counters at the start)."""
     grids_on = scenario.signals.source == "grids"
-    run_label = label
     operators, online_algorithm = options.operators, options.online_algorithm
     ai_share, elasticity = options.ai_share, options.elasticity
     mode, coupling = options.mode, options.coupling
